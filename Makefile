@@ -1,0 +1,50 @@
+# Fan Remix Studio. `make run` and `make test` set everything up on a fresh Debian 12 machine (as root).
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# System packages: PortAudio + JACK (audio out, a paced dummy device for tests), Qt's offscreen/xcb runtime,
+# a font, libsndfile, and the peer tools the tests and benchmarks compare against.
+APT_PACKAGES := libportaudio2 jackd2 libsndfile1 \
+	libegl1 libgl1 libglx0 libglvnd0 libfontconfig1 libfreetype6 libxkbcommon0 libdbus-1-3 libglib2.0-0 \
+	libx11-6 libxcb1 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 \
+	libxcb-randr0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0 fonts-dejavu-core \
+	ffmpeg sox rubberband-cli flac
+APT_STAMP := $(VENV)/.apt-ok
+
+.PHONY: run test lint contracts pytest system venv clean demo bench
+
+system: $(APT_STAMP)
+$(APT_STAMP):
+	@scripts/ensure-system-packages.sh $(APT_PACKAGES)
+	@mkdir -p $(VENV) && touch $@
+
+$(STAMP): pyproject.toml $(APT_STAMP)
+	@scripts/ensure-venv.sh $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/fanremix
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check app tests bench
+	$(VENV)/bin/ruff format --check app tests bench
+
+contracts: $(STAMP)
+	$(VENV)/bin/lint-imports --no-cache
+
+pytest: $(STAMP)
+	scripts/with-jack.sh $(PY) -m pytest $(PYTEST_ARGS)
+
+test: lint contracts pytest
+
+demo: $(STAMP)
+	$(VENV)/bin/fanremix demo -o demo.fanpack
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache tests/artifacts

@@ -28,6 +28,10 @@ class ArchiveTooLargeError(PackError):
     """A member, the whole archive or a compression ratio is beyond the stated bounds."""
 
 
+class CorruptArchiveError(PackError):
+    """The file is not a readable zip archive, or a member fails its CRC check."""
+
+
 class PackSchemaError(PackError, FormatError):
     """pack.json is not valid JSON or does not match the manifest schema."""
 

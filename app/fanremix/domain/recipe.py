@@ -203,9 +203,7 @@ class Recipe:
         """Stems that are heard: not muted, soloed when anything is soloed, and louder than `silent_below_db`."""
         any_solo = any(m.solo for m in self.stems)
         return tuple(
-            m.stem_id
-            for m in self.stems
-            if not m.mute and (m.solo or not any_solo) and m.gain_db > silent_below_db
+            m.stem_id for m in self.stems if not m.mute and (m.solo or not any_solo) and m.gain_db > silent_below_db
         )
 
     # -- JSON -------------------------------------------------------------------------------------------

@@ -1,0 +1,284 @@
+"""The `fanremix` command. With no sub-command it opens the desktop app."""
+
+import argparse
+import getpass
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from . import __version__
+from .domain import policy_templates
+from .domain.errors import FanRemixError, PackError
+from .domain.music import format_isrc
+from .domain.policy import Policy
+from .domain.stem_pack import guess_role
+from .rights.keyring import TRUST_DEMO
+from .rights.packfile import PackMetadata, StemSource, build_pack, open_pack, read_manifest_unverified
+from .rights.signing import PublisherKey
+from .workspace import Workspace
+
+EXIT_ERROR = 1
+EXIT_REFUSED = 3  # a pack or recipe was examined and refused
+AUDIO_SUFFIXES = (".wav", ".flac")
+
+
+class CliError(FanRemixError):
+    """A mistake in how the command was called."""
+
+
+def _print(text: str = "") -> None:
+    print(text, flush=True)
+
+
+# -- keys ---------------------------------------------------------------------------------------------------------
+
+
+def cmd_keys_new(args: argparse.Namespace, workspace: Workspace) -> int:
+    out = Path(args.output) if args.output else workspace.default_key_path()
+    if out.exists() and not args.force:
+        raise CliError(f"{out} already exists; pass --force to replace it (the old key is lost).")
+    passphrase = None
+    if args.passphrase:
+        passphrase = getpass.getpass("Passphrase for the new key: ").encode()
+    key = PublisherKey.generate()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    public_path = key.save(out, passphrase)
+    workspace.keyring().trust(key.public_key, name=args.name or out.stem, source=f"created on this machine ({out})")
+    _print(f"Created publisher key {key.key_id}")
+    _print(f"  private key: {out} (keep it secret)")
+    _print(f"  public key:  {public_path} (give this to platforms and fans)")
+    _print("  trusted on this machine, so packs you sign here open here.")
+    return 0
+
+
+def cmd_keys_trust(args: argparse.Namespace, workspace: Workspace) -> int:
+    key = workspace.keyring().trust_file(Path(args.public_key), name=args.name)
+    _print(f"Trusted {key.key_id} ({key.name}).")
+    return 0
+
+
+def cmd_keys_list(args: argparse.Namespace, workspace: Workspace) -> int:
+    for key in workspace.keyring().trusted_keys():
+        label = " [demo only]" if key.trust == TRUST_DEMO else ""
+        _print(f"{key.key_id}  {key.name}{label}")
+        _print(f"    {key.source}" + (f", {key.added}" if key.added else ""))
+    return 0
+
+
+# -- packs --------------------------------------------------------------------------------------------------------
+
+
+def _parse_roles(pairs: Sequence[str]) -> dict[str, str]:
+    roles = {}
+    for pair in pairs:
+        name, sep, role = pair.partition("=")
+        if not sep:
+            raise CliError(f"--role takes FILE=ROLE, not '{pair}'.")
+        roles[name] = role
+    return roles
+
+
+def _load_policy(args: argparse.Namespace, attribution: str | None) -> Policy:
+    if args.policy:
+        try:
+            return Policy.from_json(Path(args.policy).read_bytes())
+        except OSError as exc:
+            raise CliError(f"Cannot read the policy file {args.policy}: {exc.strerror}.") from None
+    return policy_templates.from_template(args.policy_template, attribution)
+
+
+def cmd_pack_create(args: argparse.Namespace, workspace: Workspace) -> int:
+    folder = Path(args.stem_dir)
+    if not folder.is_dir():
+        raise CliError(f"{folder} is not a folder of stems.")
+    meta: dict = {}
+    if args.meta:
+        try:
+            meta = json.loads(Path(args.meta).read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CliError(f"Cannot read the metadata file {args.meta}: {exc}.") from None
+    for field in ("title", "bpm", "isrc", "id"):
+        value = getattr(args, field)
+        if value is not None:
+            meta[field] = value
+    if args.artist:
+        meta["artists"] = args.artist
+    if args.key_name:
+        meta["key"] = args.key_name
+    missing = [f for f in ("title", "artists", "bpm", "key") if not meta.get(f)]
+    if missing:
+        raise CliError(f"Missing metadata: {', '.join(missing)}. Give --meta FILE or the matching flags.")
+    roles = _parse_roles(args.role)
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+    if not files:
+        raise CliError(f"{folder} holds no WAV or FLAC files.")
+    unknown = set(roles) - {p.name for p in files} - {p.stem for p in files}
+    if unknown:
+        raise CliError(f"--role names files that are not in {folder}: {', '.join(sorted(unknown))}.")
+    sources = [StemSource(path=p, role=roles.get(p.name) or roles.get(p.stem) or guess_role(p.name)) for p in files]
+    key_path = Path(args.key)
+    passphrase = getpass.getpass("Key passphrase: ").encode() if args.passphrase else None
+    key = PublisherKey.load(key_path, passphrase)
+    artists = meta["artists"] if isinstance(meta["artists"], list) else [meta["artists"]]
+    metadata = PackMetadata(
+        id=meta.get("id") or _slug(meta["title"]),
+        title=meta["title"],
+        artists=tuple(artists),
+        bpm=float(meta["bpm"]),
+        key=meta["key"],
+        isrc=meta.get("isrc"),
+    )
+    policy = _load_policy(args, meta.get("attribution") or f"Original: “{meta['title']}” by {', '.join(artists)}")
+    out = Path(args.output)
+    manifest = build_pack(sources, metadata, policy, key, out)
+    _print(f"Wrote {out}: {len(manifest.stems)} stems, signed by {key.key_id}.")
+    for stem in manifest.stems:
+        _print(f"  {stem.id:<16} {stem.role:<7} {stem.file}")
+    return 0
+
+
+def _slug(text: str) -> str:
+    slug = "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
+    while "--" in slug:
+        slug = slug.replace("--", "-")
+    return slug[:64] or "pack"
+
+
+def _print_manifest(manifest) -> None:
+    _print(f"{manifest.title} — {', '.join(manifest.artists)}")
+    _print(f"  pack id:  {manifest.id}")
+    if manifest.isrc:
+        _print(f"  ISRC:     {format_isrc(manifest.isrc)}")
+    _print(f"  tempo:    {manifest.bpm:g} BPM, key {manifest.key}")
+    minutes, seconds = divmod(manifest.duration_s, 60)
+    _print(f"  length:   {int(minutes)}:{seconds:04.1f} at {manifest.sample_rate} Hz")
+    if manifest.rightsholders:
+        _print("  rights:   " + ", ".join(f"{r.name} ({r.role})" for r in manifest.rightsholders))
+    _print(f"  stems ({len(manifest.stems)}):")
+    for stem in manifest.stems:
+        channels = "stereo" if stem.channels == 2 else "mono"
+        _print(f"    {stem.id:<12} {stem.name:<24} {stem.role:<7} {channels:<6} {stem.file}")
+    _print(f"  policy {manifest.policy.uid}:")
+    for line in manifest.policy.describe_text().splitlines():
+        _print(f"    {line}")
+
+
+def cmd_pack_verify(args: argparse.Namespace, workspace: Workspace) -> int:
+    try:
+        with open_pack(Path(args.pack), workspace.keyring()) as pack:
+            _print_manifest(pack.manifest)
+            _print(f"  pack hash: {pack.manifest.pack_hash()}")
+            demo = " — DEMO KEY: anyone can sign with it; not a real rightsholder" if pack.signer.is_demo else ""
+            _print(f"Signature: valid, by {pack.signer.name} ({pack.signer.key_id}){demo}")
+            _print("Stems: all present, hashes match, audio headers match pack.json.")
+    except PackError as exc:
+        print(f"REFUSED ({type(exc).__name__}): {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    return 0
+
+
+def cmd_pack_info(args: argparse.Namespace, workspace: Workspace) -> int:
+    manifest = read_manifest_unverified(Path(args.pack))
+    _print_manifest(manifest)
+    signer = manifest.signature.key_id if manifest.signature else "unsigned"
+    _print(f"Signature: {signer} (not checked; use `fanremix pack verify`)")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, workspace: Workspace) -> int:
+    from .demo import make_demo_pack
+
+    out = Path(args.output)
+    manifest = make_demo_pack(out, seconds=args.seconds)
+    _print(f"Wrote the demo pack {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    _print_manifest(manifest)
+    return 0
+
+
+def cmd_gui(args: argparse.Namespace, workspace: Workspace) -> int:
+    """Until the desktop window lands, show what the app would open: the demo pack, verified."""
+    path = Path(args.pack) if args.pack else workspace.paths.demo_pack
+    if not args.pack and not path.exists():
+        from .demo import make_demo_pack
+
+        _print(f"Making the demo pack at {path} …")
+        make_demo_pack(path)
+    args.pack = str(path)
+    return cmd_pack_verify(args, workspace)
+
+
+# -- parser -------------------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fanremix", description="Fan Remix Studio: remix licensed stems.")
+    parser.add_argument("--version", action="version", version=f"fanremix {__version__}")
+    parser.set_defaults(handler=cmd_gui, pack=None)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    gui = sub.add_parser("gui", help="open the desktop app (the default)")
+    gui.add_argument("pack", nargs="?", help="a .fanpack to open instead of the demo")
+    gui.set_defaults(handler=cmd_gui)
+
+    keys = sub.add_parser("keys", help="publisher keys").add_subparsers(dest="keys_command", required=True)
+    new = keys.add_parser("new", help="create a publisher key pair and trust it here")
+    new.add_argument("-o", "--output", help="private key file (default: in the config folder)")
+    new.add_argument("--name", help="a name for the key in the keyring")
+    new.add_argument("--passphrase", action="store_true", help="protect the key with a passphrase (asked for)")
+    new.add_argument("--force", action="store_true", help="replace an existing key file")
+    new.set_defaults(handler=cmd_keys_new)
+    trust = keys.add_parser("trust", help="trust another publisher's public key")
+    trust.add_argument("public_key")
+    trust.add_argument("--name")
+    trust.set_defaults(handler=cmd_keys_trust)
+    keys.add_parser("list", help="show trusted keys").set_defaults(handler=cmd_keys_list)
+
+    pack = sub.add_parser("pack", help="stem packs").add_subparsers(dest="pack_command", required=True)
+    create = pack.add_parser("create", help="build and sign a .fanpack from a folder of stems")
+    create.add_argument("stem_dir")
+    create.add_argument("--key", required=True, help="publisher private key file")
+    create.add_argument("--passphrase", action="store_true", help="the key has a passphrase (asked for)")
+    create.add_argument("-o", "--output", required=True)
+    create.add_argument("--meta", help="metadata JSON: title, artists, bpm, key, isrc, id, attribution")
+    create.add_argument("--id")
+    create.add_argument("--title")
+    create.add_argument("--artist", action="append", help="repeat for several artists")
+    create.add_argument("--isrc")
+    create.add_argument("--bpm", type=float)
+    create.add_argument("--key-name", help="musical key, e.g. 'A minor'")
+    policy = create.add_mutually_exclusive_group()
+    policy.add_argument("--policy", help="policy JSON file")
+    policy.add_argument("--policy-template", default="demo", choices=sorted(policy_templates.TEMPLATES))
+    create.add_argument("--role", action="append", default=[], metavar="FILE=ROLE", help="override a guessed role")
+    create.set_defaults(handler=cmd_pack_create)
+    verify = pack.add_parser("verify", help="check a pack's safety, signature and stems")
+    verify.add_argument("pack")
+    verify.set_defaults(handler=cmd_pack_verify)
+    info = pack.add_parser("info", help="show a pack's metadata without verifying it")
+    info.add_argument("pack")
+    info.set_defaults(handler=cmd_pack_info)
+
+    demo = sub.add_parser("demo", help="write the built-in demo stem pack")
+    demo.add_argument("-o", "--output", default="demo.fanpack")
+    demo.add_argument("--seconds", type=float, default=90.0, help="song length (default 90)")
+    demo.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace, Workspace], int] = args.handler
+    try:
+        return handler(args, Workspace.from_environment())
+    except FanRemixError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Shared fixtures. Every test gets its own config/data/cache folders; Qt runs offscreen."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from fanremix.domain import policy_templates  # noqa: E402
+from fanremix.paths import AppPaths  # noqa: E402
+from fanremix.rights.packfile import PackMetadata, StemSource, build_pack  # noqa: E402
+from fanremix.rights.signing import PublisherKey  # noqa: E402
+from fanremix.workspace import Workspace  # noqa: E402
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> AppPaths:
+    root = tmp_path_factory.mktemp("user")
+    for name in ("CONFIG", "DATA", "CACHE"):
+        monkeypatch.setenv(f"FANREMIX_{name}_DIR", str(root / name.lower()))
+    return AppPaths.from_environment()
+
+
+@pytest.fixture
+def workspace(isolated_user_dirs: AppPaths) -> Workspace:
+    return Workspace(isolated_user_dirs)
+
+
+@pytest.fixture
+def publisher_key(workspace: Workspace) -> PublisherKey:
+    """A publisher key trusted on this (test) machine."""
+    key = PublisherKey.generate()
+    workspace.keyring().trust(key.public_key, name="Test Publisher", source="test fixture")
+    return key
+
+
+def write_tone_stems(folder: Path, specs: dict[str, float], seconds: float = 1.0, sample_rate: int = 44100) -> None:
+    """One stereo sine stem per name, at the given frequency, as 24-bit WAV."""
+    folder.mkdir(parents=True, exist_ok=True)
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    for index, (name, frequency) in enumerate(specs.items()):
+        mono = 0.25 * np.sin(2 * np.pi * frequency * t + index)
+        soundfile.write(str(folder / f"{name}.wav"), np.stack([mono, mono], axis=1), sample_rate, subtype="PCM_24")
+
+
+@pytest.fixture
+def small_pack(tmp_path: Path, publisher_key: PublisherKey) -> Path:
+    """A signed 1-second pack with four tone stems (vocals, drums, bass, keys) under the demo policy."""
+    stems_dir = tmp_path / "stems"
+    write_tone_stems(stems_dir, {"vocals": 440.0, "drums": 110.0, "bass": 55.0, "keys": 261.6})
+    sources = [StemSource(path=stems_dir / f"{name}.wav", role=name) for name in ("vocals", "drums", "bass", "keys")]
+    metadata = PackMetadata(id="test-pack", title="Test Song", artists=("Tester",), bpm=120, key="A minor")
+    out = tmp_path / "test.fanpack"
+    build_pack(sources, metadata, policy_templates.demo(), publisher_key, out)
+    return out

@@ -9,11 +9,11 @@ import soundfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from fanremix.domain import policy_templates  # noqa: E402
-from fanremix.paths import AppPaths  # noqa: E402
-from fanremix.rights.packfile import PackMetadata, StemSource, build_pack  # noqa: E402
-from fanremix.rights.signing import PublisherKey  # noqa: E402
-from fanremix.workspace import Workspace  # noqa: E402
+from fanremix.domain import policy_templates
+from fanremix.paths import AppPaths
+from fanremix.rights.packfile import PackMetadata, StemSource, build_pack
+from fanremix.rights.signing import PublisherKey
+from fanremix.workspace import Workspace
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 

@@ -13,7 +13,9 @@ def full_recipe() -> Recipe:
         stems=(
             StemMix("vocals", gain_db=-3.5, pan=-0.25, chain=(Effect.of("Reverb", room_size=0.8, wet_level=0.3),)),
             StemMix("drums", mute=True),
-            StemMix("bass", solo=True, chain=(Effect.of("Compressor", threshold_db=-20), Effect("Gain", bypassed=True))),
+            StemMix(
+                "bass", solo=True, chain=(Effect.of("Compressor", threshold_db=-20), Effect("Gain", bypassed=True))
+            ),
         ),
         master=(Effect.of("Limiter", threshold_db=-1.0, release_ms=100, preset="Safe"),),
         tempo_ratio=1.1,

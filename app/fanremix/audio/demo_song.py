@@ -32,6 +32,8 @@ _TWO_PI = 2.0 * math.pi
 _END_TAIL_S = 1.5  # the closing chord needs at least this long to ring out
 _RENDER_PAD_S = 4.0  # notes may ring past the last frame; render into a longer buffer, then cut
 _MIX_PEAK_LIMIT = 0.68  # just under -3 dBFS for the sum of all stems
+# Stem balance (drums, bass, keys, lead), set by ear-by-numbers: the lead and the kick lead the mix.
+_STEM_GAINS = (0.28, 0.32, 0.4, 0.16)
 
 # Bass roots (MIDI): A1, F1, C2, G1 — low enough to sit under the chords, close enough to move smoothly.
 _BASS_ROOTS = (33, 29, 36, 31)
@@ -189,25 +191,32 @@ def _add(buf: np.ndarray, start: int, x: np.ndarray, gain: float = 1.0) -> None:
     if start >= len(buf) or gain == 0.0:
         return
     n = min(len(x), len(buf) - start)
-    if x.ndim == 1:
+    if x.ndim == 1 and buf.ndim == 2:
         buf[start : start + n] += gain * x[:n, None]
     else:
         buf[start : start + n] += gain * x[:n]
 
 
-class _Cache:
-    """Renders each distinct note once per song render; the groove repeats, so most hits are reused."""
+_TABLE_SIZE = 4096
 
-    def __init__(self) -> None:
-        self._items: dict[Hashable, np.ndarray] = {}
 
-    def get(self, key: Hashable, make: Callable[[], np.ndarray]) -> np.ndarray:
-        item = self._items.get(key)
-        if item is None:
-            item = make()
-            item.setflags(write=False)
-            self._items[key] = item
-        return item
+def _wavetable(amps: np.ndarray, phases: np.ndarray | float = 0.0) -> np.ndarray:
+    """One band-limited cycle built additively from harmonic amplitudes (index 0 = fundamental).
+
+    Looking a note up in a table costs the same however many harmonics it has, and the caller picks
+    how many harmonics fit below Nyquist, so the oscillator never aliases.
+    """
+    ks = np.arange(1, len(amps) + 1)
+    theta = _TWO_PI * np.arange(_TABLE_SIZE + 1) / _TABLE_SIZE
+    return np.sin(np.outer(theta, ks) + ks * phases) @ amps
+
+
+def _table_osc(table: np.ndarray, cycles: np.ndarray) -> np.ndarray:
+    """Read ``table`` at ``cycles`` (running phase in cycles, any size), linearly interpolated."""
+    pos = (cycles - np.floor(cycles)) * _TABLE_SIZE
+    i = pos.astype(np.intp)
+    frac = pos - i
+    return table[i] + frac * (table[i + 1] - table[i])
 
 
 @dataclass(frozen=True)
@@ -241,7 +250,8 @@ def synth_kick(sample_rate: int = 44100, seed: int = _SEED_KICK) -> np.ndarray:
     body = np.tanh(1.6 * body * amp) / math.tanh(1.6)
     rng = np.random.default_rng(seed)
     click = _filter(rng.standard_normal(n), "bandpass", (1500.0, 5000.0), sr) * np.exp(-t / 0.0012)
-    return _tail_fade(body + 0.1 * click, sr)
+    x = body + 0.1 * click
+    return _tail_fade(x / np.max(np.abs(x)), sr)
 
 
 def synth_snare(sample_rate: int = 44100, seed: int = _SEED_SNARE) -> np.ndarray:
@@ -303,71 +313,89 @@ def _synth_crash(sr: int, seed: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------------------
 
 
-def _bass_note(midi: int, n_gate: int, sr: int, bright: float) -> np.ndarray:
+# Each pitched instrument is split into an oscillator (timbre over time, independent of how long the
+# key is held) and an envelope (gate + release). An oscillator is rendered once per pitch and timbre
+# at the longest length any note needs, and shorter notes use its prefix: the parts repeat a lot, so
+# this is where most of the render time is saved.
+
+
+def _bass_osc(midi: int, bright: float, n: int, sr: int) -> np.ndarray:
     """Plucky resonant-low-pass saw, built additively so it is band-limited by construction.
 
     Each harmonic is weighted by the magnitude response of a 2-pole resonant low-pass whose cutoff
     falls after the attack; that is the classic synth-bass "pluck" with no per-sample filter loop.
     """
     f0 = _midi_hz(midi)
-    n_rel = int(0.025 * sr)
-    n = n_gate + n_rel
-    t = np.arange(n) / sr
-    cutoff = f0 * 2.2 + bright * 1800.0 * np.exp(-t / 0.07) + 150.0
     q = 1.4
+    k_max = max(1, min(48, int(0.45 * sr / f0), int(6000.0 / f0)))
+    ks = np.arange(1, k_max + 1)
+
+    def harmonic_gains(cutoff: np.ndarray) -> np.ndarray:  # (harmonic, time)
+        x = np.outer(ks * f0, 1.0 / cutoff)
+        return 1.0 / (ks[:, None] * np.sqrt((1.0 - x * x) ** 2 + (x / q) ** 2))
+
+    def cutoff_at(t: np.ndarray) -> np.ndarray:
+        return f0 * 2.2 + bright * 1800.0 * np.exp(-t / 0.07) + 150.0
+
+    # The filter envelope has settled after half a second; from there on the tone is static and one
+    # wavetable cycle reproduces it exactly, so only the pluck itself is synthesised partial by partial.
+    n_pluck = min(n, int(0.5 * sr))
+    t = np.arange(n_pluck) / sr
     phase = _TWO_PI * f0 * t
-    out = np.zeros(n)
-    k_max = min(48, int(0.45 * sr / f0), int(6000.0 / f0))
-    for k in range(1, k_max + 1):
-        x = k * f0 / cutoff
-        gain = 1.0 / (k * np.sqrt((1.0 - x * x) ** 2 + (x / q) ** 2))
-        out += gain * np.sin(k * phase)
-    out += 0.6 * np.sin(phase)  # sub reinforcement keeps the root solid on small speakers
-    out = np.tanh(0.8 * out)
-    return out * _envelope(n_gate, n_rel, sr, 0.003, 0.3, 0.6)
+    # Gains on a coarse time grid (the cutoff glides slowly) also tell us when each harmonic has
+    # faded below -80 dB, so we stop synthesising it there: high harmonics only live in the attack.
+    coarse = np.arange(0, n_pluck, 64)
+    gains = harmonic_gains(cutoff_at(coarse / sr))
+    alive = gains >= 1e-4
+    out = np.empty(n)
+    pluck = out[:n_pluck]
+    pluck[:] = 0.6 * np.sin(phase)  # sub reinforcement keeps the root solid on small speakers
+    for k, g_row, a_row in zip(ks, gains, alive, strict=True):
+        if not a_row.any():
+            continue
+        m = min(n_pluck, (int(np.nonzero(a_row)[0][-1]) + 2) * 64)
+        pluck[:m] += np.interp(np.arange(m), coarse, g_row) * np.sin(k * phase[:m])
+    if n > n_pluck:
+        amps = harmonic_gains(cutoff_at(np.array([coarse[-1] / sr])))[:, 0]
+        amps[0] += 0.6
+        cycles = f0 * np.arange(n_pluck, n) / sr
+        out[n_pluck:] = _table_osc(_wavetable(amps), cycles)
+    return np.tanh(0.8 * out)
 
 
-def _ep_voice(freq: float, n: int, n_gate: int, sr: int, bright: float) -> np.ndarray:
+def _ep_voice(freq: float, t: np.ndarray, sr: int, bright: float) -> np.ndarray:
     """Electric-piano-like FM voice: the modulation index decays, so the strike is brighter than the tail."""
-    t = np.arange(n) / sr
     index = (0.5 + 1.5 * bright) * np.exp(-t / 0.3) + 0.2
     carrier = _TWO_PI * freq * t
     tone = np.sin(carrier + index * np.sin(carrier))
     if freq * 7.0 < 0.4 * sr:
-        # The "tine": a short, high, inharmonic-ish partial that gives the attack its bell.
+        # The "tine": a short, high partial that gives the attack its bell.
         tone += 0.12 * bright * np.sin(7.0 * carrier) * np.exp(-t / 0.025)
-    decay = 0.75 + 0.25 * np.exp(-t / 1.8)
-    return tone * decay * _envelope(n_gate, n - n_gate, sr, 0.004, 0.5, 0.55)
+    # Piano-like: loud strike that settles, higher notes settling faster.
+    return tone * (0.45 + 0.55 * np.exp(-t * freq / 300.0))
 
 
-def _ep_note(midi: int, n_gate: int, sr: int, bright: float) -> np.ndarray:
-    """Two EP voices detuned by ±6 cents, one per side: a slight, mono-safe stereo spread."""
-    n_rel = int(0.14 * sr)
-    n = n_gate + n_rel
+def _ep_osc(midi: int, bright: float, n: int, sr: int) -> np.ndarray:
+    """Two EP voices detuned by ±6 cents, one leaning to each side: a slight, mono-safe stereo spread."""
+    t = np.arange(n) / sr
     f = _midi_hz(midi)
-    left = _ep_voice(f * 2 ** (-6 / 1200), n, n_gate, sr, bright)
-    right = _ep_voice(f * 2 ** (6 / 1200), n, n_gate, sr, bright)
+    left = _ep_voice(f * 2 ** (-6 / 1200), t, sr, bright)
+    right = _ep_voice(f * 2 ** (6 / 1200), t, sr, bright)
     # Low notes lean left and high notes right, like a piano seen from the player's seat.
     lean = float(np.clip((midi - 60) / 24.0, -0.3, 0.3))
     return np.stack(((0.75 - 0.25 * lean) * left + 0.25 * right, 0.25 * left + (0.75 + 0.25 * lean) * right), 1)
 
 
-def _pad_note(midi: int, n_gate: int, sr: int) -> np.ndarray:
-    """Warm pad: three detuned soft saws (additive, 10 harmonics), slow attack and release."""
-    n_rel = int(0.5 * sr)
-    n = n_gate + n_rel
+def _pad_osc(midi: int, _timbre: None, n: int, sr: int) -> np.ndarray:
+    """Warm pad: three detuned soft saws (10 harmonics each) spread left, centre, right."""
     t = np.arange(n) / sr
     f0 = _midi_hz(midi)
     k_max = max(1, min(10, int(0.4 * sr / (f0 * 1.01))))
+    amps = 1.0 / np.arange(1, k_max + 1) ** 1.6
     out = np.zeros((n, 2))
     for cents, start, pan in ((-9.0, 0.0, -0.7), (0.0, 2.1, 0.0), (9.0, 4.2, 0.7)):
-        f = f0 * 2 ** (cents / 1200)
-        voice = np.zeros(n)
-        for k in range(1, k_max + 1):
-            voice += np.sin(k * (_TWO_PI * f * t + start)) / k**1.6
-        out += _pan(voice, pan)
-    env = _envelope(n_gate, n_rel, sr, 0.35, 1.0, 1.0)
-    return out * env[:, None] / 3.0
+        out += _pan(_table_osc(_wavetable(amps, start), f0 * 2 ** (cents / 1200) * t), pan)
+    return out / 3.0
 
 
 # Formant centres/bandwidths (Hz) for a few sung vowels; the lead cycles through them syllable by
@@ -380,19 +408,16 @@ _VOWELS = {
 }
 
 
-def _lead_note(midi: int, n_gate: int, sr: int, vowel: str, breath: np.ndarray) -> np.ndarray:
-    """Sung-vowel stand-in: an additive glottal-like source shaped by vowel formants, with a small
+def _lead_osc(midi: int, vowel: str, n: int, sr: int, breath: np.ndarray) -> np.ndarray:
+    """Sung-vowel stand-in: a glottal-like harmonic source shaped by vowel formants, with a small
     scoop into pitch, delayed vibrato, and a touch of breath noise on the onset."""
-    n_rel = int(0.08 * sr)
-    n = n_gate + n_rel
     t = np.arange(n) / sr
     f0 = _midi_hz(midi)
     # Singers land slightly flat and slide up; vibrato only blooms on held notes.
     scoop = -0.35 * np.exp(-t / 0.04)
     vib_amount = np.clip((t - 0.18) / 0.3, 0.0, 1.0) * 0.28
     semis = scoop + vib_amount * np.sin(_TWO_PI * 5.3 * t)
-    inst = f0 * 2.0 ** (semis / 12.0)
-    phase = _TWO_PI * np.cumsum(inst) / sr
+    cycles = np.cumsum(f0 * 2.0 ** (semis / 12.0)) / sr
     k_max = max(1, min(40, int(0.42 * sr / (f0 * 1.03)), int(7500.0 / f0)))
     ks = np.arange(1, k_max + 1)
     fk = ks * f0
@@ -402,12 +427,59 @@ def _lead_note(midi: int, n_gate: int, sr: int, vowel: str, breath: np.ndarray) 
     shape += sum(0.35 * g / (1.0 + ((fk - fc) / (2.5 * bw)) ** 2) for fc, bw, g in formants)
     amps = shape / ks**0.7
     amps /= np.sqrt(np.sum(amps**2))  # equal loudness whatever the vowel and pitch
-    out = np.zeros(n)
-    for k, a in zip(ks, amps, strict=True):
-        out += a * np.sin(k * phase)
-    air = breath[:n] * (0.04 + 0.12 * np.exp(-t / 0.05))
-    out = out + air
-    return out * _envelope(n_gate, n_rel, sr, 0.03, 0.25, 0.8)
+    out = _table_osc(_wavetable(amps), cycles)
+    m = min(n, len(breath))
+    out[:m] += breath[:m] * (0.04 + 0.12 * np.exp(-t[:m] / 0.05))
+    return out
+
+
+@dataclass(frozen=True)
+class _Note:
+    start: int  # frame
+    pitch: int  # MIDI
+    timbre: Hashable  # whatever else the oscillator needs (brightness, vowel)
+    n_gate: int  # frames the key is held
+    level: float
+
+
+@dataclass(frozen=True)
+class _Voice:
+    osc: Callable[[int, Hashable, int, int], np.ndarray]  # (pitch, timbre, frames, sr) -> audio
+    attack_s: float
+    decay_s: float
+    sustain: float
+    release_s: float
+
+
+_BASS = _Voice(_bass_osc, 0.003, 0.3, 0.6, 0.025)
+_EP = _Voice(_ep_osc, 0.004, 0.5, 0.55, 0.14)
+_PAD = _Voice(_pad_osc, 0.35, 1.0, 1.0, 0.5)
+_LEAD_ENV = (0.03, 0.25, 0.8, 0.08)
+
+
+def _play(notes: list[_Note], voice: _Voice, sr: int, out: np.ndarray) -> None:
+    """Render ``notes`` into ``out``: one oscillator per (pitch, timbre), one envelope per gate length."""
+    n_rel = int(voice.release_s * sr)
+    longest: dict[tuple[int, Hashable], int] = {}
+    for note in notes:
+        key = (note.pitch, note.timbre)
+        longest[key] = max(longest.get(key, 0), note.n_gate + n_rel)
+    oscs = {key: voice.osc(key[0], key[1], n, sr) for key, n in longest.items()}
+    # Notes struck together with the same gate (a chord) share one envelope pass and one mix-in.
+    groups: dict[tuple[int, int], list[_Note]] = {}
+    for note in notes:
+        groups.setdefault((note.start, note.n_gate), []).append(note)
+    envs: dict[int, np.ndarray] = {}
+    for (start, n_gate), chord in groups.items():
+        env = envs.get(n_gate)
+        if env is None:
+            env = _envelope(n_gate, n_rel, sr, voice.attack_s, voice.decay_s, voice.sustain)
+            envs[n_gate] = env
+        acc = chord[0].level * oscs[(chord[0].pitch, chord[0].timbre)][: len(env)]
+        for note in chord[1:]:
+            acc += note.level * oscs[(note.pitch, note.timbre)][: len(env)]
+        acc *= env if acc.ndim == 1 else env[:, None]
+        _add(out, start, acc)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -547,27 +619,27 @@ def _drum_hits(bar: _Bar, rng: np.random.Generator) -> list[tuple[str, float, fl
                 (15, "snare", 1.0),
             ):
                 hits.append((voice, step, vel))
-            hits.extend([("kick", 8, 0.9), ("kick", 12, 0.8)])
+            hits.append(("kick", 8, 0.9))
 
     # Humanise velocity only (timing stays on the grid so stems line up sample-exactly).
     return [(v, st, float(vel * (1.0 + 0.08 * rng.standard_normal()))) for v, st, vel in hits]
 
 
-def _render_drums(plan: list[_Bar], grid: _Grid) -> tuple[np.ndarray, np.ndarray]:
-    """Returns (dry drums, snare-only send) so the snare alone can get a little room."""
+def _render_drums(plan: list[_Bar], grid: _Grid, ir: np.ndarray) -> np.ndarray:
     sr = grid.sr
-    hats = [synth_hat(sr, _SEED_HAT + i) for i in range(8)]
+    hats = [_pan(synth_hat(sr, _SEED_HAT + i), 0.3) for i in range(8)]
+    snare = synth_snare(sr)
+    # (stereo one-shot, level); panned once here rather than on every hit.
     voices = {
-        "kick": (synth_kick(sr), 0.0, 1.0),
-        "snare": (synth_snare(sr), 0.05, 0.7),
-        "open_hat": (synth_hat(sr, _SEED_HAT + 100, open_=True), 0.3, 0.3),
-        "tom_hi": (_synth_tom(sr, 175.0, _SEED_TOM), 0.35, 0.65),
-        "tom_mid": (_synth_tom(sr, 131.0, _SEED_TOM + 1), 0.0, 0.7),
-        "tom_lo": (_synth_tom(sr, 98.0, _SEED_TOM + 2), -0.35, 0.75),
+        "kick": (_pan(synth_kick(sr), 0.0), 1.0),
+        "snare": (_snare_with_room(snare, ir), 0.7),
+        "open_hat": (_pan(synth_hat(sr, _SEED_HAT + 100, open_=True), 0.3), 0.3),
+        "tom_hi": (_pan(_synth_tom(sr, 175.0, _SEED_TOM), 0.35), 0.45),
+        "tom_mid": (_pan(_synth_tom(sr, 131.0, _SEED_TOM + 1), 0.0), 0.5),
+        "tom_lo": (_pan(_synth_tom(sr, 98.0, _SEED_TOM + 2), -0.35), 0.55),
     }
     crash = _synth_crash(sr, _SEED_CRASH)
     dry = np.zeros((grid.buffer, 2))
-    snare_send = np.zeros(grid.buffer)
     rng = np.random.default_rng(_SEED_GROOVE)
     hat_index = 0
     for bar in plan:
@@ -577,20 +649,16 @@ def _render_drums(plan: list[_Bar], grid: _Grid) -> tuple[np.ndarray, np.ndarray
                 _add(dry, start, crash, 0.22 * vel)
             elif voice == "hat":
                 # Rotate through noise variants so repeated hats are not sample-identical.
-                x = _pan(hats[hat_index % len(hats)], 0.3)
+                _add(dry, start, hats[hat_index % len(hats)], 0.22 * vel)
                 hat_index += 1
-                _add(dry, start, x, 0.22 * vel)
             else:
-                x, pan, level = voices[voice]
-                _add(dry, start, _pan(x, pan), level * vel)
-                if voice == "snare":
-                    _add(snare_send[:, None], start, x, level * vel)
-    return dry, snare_send
+                x, level = voices[voice]
+                _add(dry, start, x, level * vel)
+    return dry
 
 
-def _render_bass(plan: list[_Bar], grid: _Grid, cache: _Cache) -> np.ndarray:
-    sr = grid.sr
-    out = np.zeros((grid.buffer, 2))
+def _render_bass(plan: list[_Bar], grid: _Grid) -> np.ndarray:
+    notes: list[_Note] = []
     for bar in plan:
         root = _BASS_ROOTS[bar.chord]
         bright = _BASS_BRIGHT[bar.section]
@@ -599,74 +667,74 @@ def _render_bass(plan: list[_Bar], grid: _Grid, cache: _Cache) -> np.ndarray:
         else:
             pattern = _BASS_PATTERNS[_BASS_FOR_SECTION[bar.section]]
             if bar.is_last_of_section and bar.section_bars >= 4 and bar.section != "intro":
-                # Walk up to the next bar's root on the last eighth instead of repeating the octave.
+                # Walk into the next section: the last eighth climbs to the flat seventh (or octave).
                 pattern = (*pattern[:-1], (14, 2, 10 if bar.chord == 3 else 12, 0.75))
         for step, length, offset, vel in pattern:
-            n_gate = grid.frames(length * 0.9)
-            key = ("bass", root + offset, n_gate, bright)
-            note = cache.get(key, lambda m=root + offset, g=n_gate, b=bright: _bass_note(m, g, sr, b))
-            _add(out, grid.frame(bar.index, step), note, 0.5 * vel)
+            notes.append(
+                _Note(grid.frame(bar.index, step), root + offset, bright, grid.frames(length * 0.9), 0.5 * vel)
+            )
+    out = np.zeros(grid.buffer)  # the bass is mono, as it would be on a record
+    _play(notes, _BASS, grid.sr, out)
     return out
 
 
-def _render_keys(plan: list[_Bar], grid: _Grid, cache: _Cache) -> np.ndarray:
+def _render_keys(plan: list[_Bar], grid: _Grid) -> np.ndarray:
     sr = grid.sr
-    out = np.zeros((grid.buffer, 2))
+    ep: list[_Note] = []
+    pad: list[_Note] = []
     for bar in plan:
         voicing = _VOICINGS[bar.chord]
         bright = 0.9 if bar.section == "chorus" else 0.55
+        bar_start = grid.frame(bar.index, 0)
         if bar.section == "end":
-            pattern = ((0, (grid.total - grid.frame(bar.index, 0)) / grid.step_frames - 6, 0.9),)
+            pattern = ((0, (grid.total - bar_start) / grid.step_frames - 6, 0.9),)
         else:
             pattern = _KEYS_PATTERNS[_KEYS_FOR_SECTION[bar.section]]
         for step, length, vel in pattern:
             n_gate = grid.frames(length * 0.92)
             start = grid.frame(bar.index, step)
             for i, midi in enumerate(voicing):
-                key = ("ep", midi, n_gate, bright)
-                note = cache.get(key, lambda m=midi, g=n_gate, b=bright: _ep_note(m, g, sr, b))
                 # Top voice a touch louder so the chord has a melody line of its own.
-                _add(out, start, note, 0.11 * vel * (1.15 if i == len(voicing) - 1 else 1.0))
+                level = 0.15 * vel * (1.15 if i == len(voicing) - 1 else 1.0)
+                ep.append(_Note(start, midi, bright, n_gate, level))
         if bar.section in _PAD_SECTIONS:
             if bar.section == "end":
-                n_gate = max(1, grid.total - grid.frame(bar.index, 0) - int(0.6 * sr))
+                n_gate = max(1, grid.total - bar_start - int(0.6 * sr))
             else:
                 n_gate = grid.frames(_STEPS_PER_BAR - 1)
             for midi in (_PAD_LOW_ROOTS[bar.chord], *voicing):
-                note = cache.get(("pad", midi, n_gate), lambda m=midi, g=n_gate: _pad_note(m, g, sr))
-                _add(out, grid.frame(bar.index, 0), note, 0.1)
+                pad.append(_Note(bar_start, midi, None, n_gate, 0.1))
+    out = np.zeros((grid.buffer, 2))
+    _play(ep, _EP, sr, out)
+    _play(pad, _PAD, sr, out)
     return out
 
 
-def _render_lead(plan: list[_Bar], grid: _Grid, cache: _Cache) -> np.ndarray:
+def _render_lead(plan: list[_Bar], grid: _Grid) -> np.ndarray:
     sr = grid.sr
     rng = np.random.default_rng(_SEED_BREATH)
-    max_note = int(12.0 * sr)
-    # Breath noise lives where sibilance and air do in a real voice (2-9 kHz).
-    breath = _filter(rng.standard_normal(max_note), "bandpass", (2000.0, 9000.0), sr)
+    # Breath noise lives where sibilance and air do in a real voice (2-9 kHz); it is only audible in
+    # the first few tens of milliseconds of a note, so one short buffer serves every note.
+    breath = _filter(rng.standard_normal(int(0.5 * sr)), "bandpass", (2000.0, 9000.0), sr)
     breath /= np.max(np.abs(breath))
-    out = np.zeros(grid.buffer)
-
-    def sing(midi: int, start: int, n_gate: int, vowel: str, level: float) -> None:
-        n_gate = min(n_gate, max_note - int(0.1 * sr))
-        key = ("lead", midi, n_gate, vowel)
-        note = cache.get(key, lambda: _lead_note(midi, n_gate, sr, vowel, breath))
-        _add(out[:, None], start, note, level)
-
+    notes: list[_Note] = []
     for bar in plan:
+        bar_start = grid.frame(bar.index, 0)
         if bar.section == "end":
-            n_gate = grid.total - grid.frame(bar.index, 0) - int(0.4 * sr)
-            sing(69, grid.frame(bar.index, 0), max(1, n_gate), "a", 0.85)
+            notes.append(_Note(bar_start, 69, "a", max(1, grid.total - bar_start - int(0.4 * sr)), 0.85))
             continue
         melody, phrase_bars, vowels, level = _MELODY_FOR_SECTION[bar.section]
         phrase_bar = bar.bar_in_section % phrase_bars
         for i, (mbar, beat, beats, midi) in enumerate(melody):
             if mbar != phrase_bar:
                 continue
-            n_gate = grid.frames(beats * 4 * 0.9)
             # Downbeats a little stronger, like a singer leaning on the stressed syllable.
             accent = 1.0 if beat == int(beat) else 0.85
-            sing(midi, grid.frame(bar.index, beat * 4), n_gate, vowels[i % len(vowels)], level * accent)
+            start = grid.frame(bar.index, beat * 4)
+            notes.append(_Note(start, midi, vowels[i % len(vowels)], grid.frames(beats * 4 * 0.9), level * accent))
+    voice = _Voice(lambda m, v, n, r: _lead_osc(m, v, n, r, breath), *_LEAD_ENV)
+    out = np.zeros(grid.buffer)
+    _play(notes, voice, sr, out)
     return out
 
 
@@ -685,9 +753,19 @@ def _reverb_ir(sr: int) -> np.ndarray:
     return ir / np.sqrt(np.sum(ir**2, axis=0))
 
 
-def _reverb(mono: np.ndarray, ir: np.ndarray) -> np.ndarray:
-    wet = signal.oaconvolve(mono[:, None], ir, axes=0)
-    return wet[: len(mono)]
+def _snare_with_room(snare: np.ndarray, ir: np.ndarray) -> np.ndarray:
+    """Only the snare gets room on the drum bus. Reverb is linear, so convolving the one-shot once is
+    the same as reverberating every hit, at a fraction of the cost of convolving the whole stem."""
+    out = 0.12 * signal.fftconvolve(snare[:, None], ir, axes=0)  # ends on silence: both inputs do
+    out[: len(snare)] += _pan(snare, 0.05)
+    return out
+
+
+def _add_reverb(out: np.ndarray, mono: np.ndarray, ir: np.ndarray, send: float) -> None:
+    """Add ``send`` times the stereo reverb of ``mono`` to ``out`` (same length as ``mono``)."""
+    # float32 is plenty for a reverb tail and makes the FFT convolution several times faster.
+    wet = signal.oaconvolve(mono.astype(np.float32)[:, None], ir.astype(np.float32), axes=0)
+    out += send * wet[: len(mono)]
 
 
 def _ping_pong(mono: np.ndarray, delay: int, feedback: float, repeats: int) -> np.ndarray:
@@ -719,40 +797,57 @@ def render_demo_song(seconds: float = 90.0, sample_rate: int = 44100) -> DemoSon
         raise ValueError(f"seconds={seconds!r} is shorter than one frame")
     grid = _Grid(sr, 60.0 / BPM / 4.0 * sr, total, total + int(_RENDER_PAD_S * sr))
     plan = _plan(total, sr)
-    cache = _Cache()
-
-    drums, snare_send = _render_drums(plan, grid)
-    bass = _render_bass(plan, grid, cache)
-    keys = _render_keys(plan, grid, cache)
-    lead_dry = _render_lead(plan, grid, cache)
 
     ir = _reverb_ir(sr)
-    drums += 0.12 * _reverb(snare_send, ir)
-    keys_mono = keys.mean(axis=1)
-    keys = keys + 0.28 * _reverb(keys_mono, ir)
-    # A lead needs to sit in front: dry centre, echoes and room behind it.
-    echo = _ping_pong(_filter(lead_dry, "bandpass", (300.0, 5000.0), sr), round(3 * grid.step_frames), 0.35, 4)
-    lead = lead_dry[:, None] * math.sqrt(0.5) + 0.22 * echo + 0.2 * _reverb(lead_dry, ir)
-    bass = _filter(bass, "highpass", 28.0, sr)  # nothing useful lives below the lowest note
-
-    stems_audio = [x[:total] for x in (drums, bass, keys, lead)]
-    stems_audio = [x * g for x, g in zip(stems_audio, (0.62, 0.5, 0.9, 0.42), strict=True)]
-
-    # Fades: a few ms in (the first hit starts on frame 0) and a longer one out, since the render may
-    # stop mid-phrase.
     fade_in = min(total, max(1, int(0.005 * sr)))
     fade_out = min(total, max(1, int(min(_END_TAIL_S, 0.25 * total / sr) * sr)))
-    ramp_in = 0.5 - 0.5 * np.cos(np.pi * np.arange(fade_in) / fade_in)
-    ramp_out = 0.5 + 0.5 * np.cos(np.pi * np.arange(1, fade_out + 1) / fade_out)
-    for x in stems_audio:
-        x[:fade_in] *= ramp_in[:, None]
-        x[total - fade_out :] *= ramp_out[:, None]
+    ramp_in = (0.5 - 0.5 * np.cos(np.pi * np.arange(fade_in) / fade_in))[:, None]
+    ramp_out = (0.5 + 0.5 * np.cos(np.pi * np.arange(1, fade_out + 1) / fade_out))[:, None]
 
-    # Safety net only: the fixed gains above are set so this rarely engages. It keeps the summed mix
-    # (which is what listeners hear before remixing) below -3 dBFS whatever the length.
-    mix_peak = float(np.max(np.abs(sum(stems_audio))))
+    def finish(stereo: np.ndarray, gain: float) -> np.ndarray:
+        """Cut to length, apply the stem gain and the fades (a few ms in, since the first hit is on frame 0,
+        and a longer one out, since a render may stop mid-phrase), and convert to float32."""
+        y = np.empty((total, 2), dtype=np.float32)
+        np.multiply(stereo[:total], gain, out=y, casting="same_kind")
+        y[:fade_in] *= ramp_in
+        y[total - fade_out :] *= ramp_out
+        return y
+
+    # Stems are finished one at a time so only one float64 working set is alive at once.
+    drums = _render_drums(plan, grid, ir)
+    finals = [finish(drums, _STEM_GAINS[0])]
+    del drums
+
+    bass_mono = _filter(_render_bass(plan, grid), "highpass", 28.0, sr)  # nothing musical below the lowest note
+    finals.append(finish(np.broadcast_to((math.sqrt(0.5) * bass_mono)[:, None], (grid.buffer, 2)), _STEM_GAINS[1]))
+    del bass_mono
+
+    keys = _render_keys(plan, grid)
+    _add_reverb(keys, keys.mean(axis=1), ir, 0.28)
+    finals.append(finish(keys, _STEM_GAINS[2]))
+    del keys
+
+    # A lead needs to sit in front: dry in the centre, echoes and room behind it.
+    lead_dry = _render_lead(plan, grid)
+    lead = _ping_pong(_filter(lead_dry, "bandpass", (300.0, 5000.0), sr), round(3 * grid.step_frames), 0.35, 4)
+    lead *= 0.22
+    _add_reverb(lead, lead_dry, ir, 0.2)
+    lead += math.sqrt(0.5) * lead_dry[:, None]
+    del lead_dry
+    finals.append(finish(lead, _STEM_GAINS[3]))
+    del lead
+
+    # Safety net only: the fixed gains are set so this does not engage at the default length. It keeps
+    # the summed mix (what listeners hear before remixing) below -3 dBFS whatever the length.
+    mix_peak = 0.0
+    for i in range(0, total, 1 << 16):
+        chunk = finals[0][i : i + (1 << 16)].astype(np.float64)
+        for y in finals[1:]:
+            chunk += y[i : i + (1 << 16)]
+        mix_peak = max(mix_peak, float(np.max(np.abs(chunk))))
     if mix_peak > _MIX_PEAK_LIMIT:
-        stems_audio = [x * (_MIX_PEAK_LIMIT / mix_peak) for x in stems_audio]
+        for y in finals:
+            y *= np.float32(_MIX_PEAK_LIMIT / mix_peak)
 
     meta = (
         ("drums", "Drums", "drums"),
@@ -761,7 +856,6 @@ def render_demo_song(seconds: float = 90.0, sample_rate: int = 44100) -> DemoSon
         ("lead", "Lead (vocal stand-in)", "vocals"),
     )
     stems = tuple(
-        DemoStem(id=i, name=name, role=role, audio=np.ascontiguousarray(x, dtype=np.float32))
-        for (i, name, role), x in zip(meta, stems_audio, strict=True)
+        DemoStem(id=i, name=name, role=role, audio=x) for (i, name, role), x in zip(meta, finals, strict=True)
     )
     return DemoSong(title=TITLE, artists=ARTISTS, bpm=BPM, key=KEY, sample_rate=sr, stems=stems)

@@ -1,0 +1,538 @@
+"""The real-time preview engine.
+
+    GUI thread --typed commands--> render thread --SPSC ring--> PortAudio callback
+                  <--one-slot mailbox (transport, meters)--
+
+The rules that keep audio glitch-free (see docs/realtime.md):
+- The PortAudio callback only copies from the preallocated ring into `outdata` and zero-fills on underrun. It takes
+  no lock, allocates no buffers, logs nothing and never touches pedalboard or Qt. (Python itself creates small
+  slice objects; no sample buffer is ever allocated there.)
+- The render thread renders ahead of playback through a `BlockSource` (the preview graph), applies commands only
+  at block boundaries, and publishes transport state and meters to a one-slot mailbox the GUI polls.
+- The engine never calls back into the GUI.
+"""
+
+import contextlib
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from fanremix.domain.errors import FanRemixError
+
+from .devices import DEFAULT_BLOCK_FRAMES, portaudio
+
+CHANNELS = 2
+RING_CAPACITY_FRAMES = 16384  # power of two, far above the target fill
+DEFAULT_TARGET_FILL_FRAMES = 2048  # how far ahead the render thread keeps the ring: ~46 ms at 44.1 kHz
+METADATA_SLOTS = 256  # blocks of metadata kept for mapping the read position back to the song
+DECLICK_S = 0.005  # fade used when pausing and seeking
+
+
+class DeviceError(FanRemixError):
+    """The output device could not be opened, or went away."""
+
+
+# -- lock-free building blocks -------------------------------------------------------------------------------------
+
+
+class SpscRing:
+    """Single-producer/single-consumer ring of stereo float32 frames.
+
+    Indices are monotonically increasing frame counters; each is written by one thread only (the producer owns
+    `written`, the consumer owns `read`), and a counter is published only after the frames it covers were copied,
+    so no lock is needed under CPython.
+    """
+
+    def __init__(self, capacity_frames: int = RING_CAPACITY_FRAMES, channels: int = CHANNELS):
+        self.buffer = np.zeros((capacity_frames, channels), dtype=np.float32)
+        self.capacity = capacity_frames
+        self.written = 0
+        self.read = 0
+
+    def fill(self) -> int:
+        return self.written - self.read
+
+    def free(self) -> int:
+        return self.capacity - (self.written - self.read)
+
+    def write(self, block: np.ndarray) -> None:
+        """Producer side. The caller checks `free()` first."""
+        frames = block.shape[0]
+        start = self.written % self.capacity
+        first = min(frames, self.capacity - start)
+        self.buffer[start : start + first] = block[:first]
+        if first < frames:
+            self.buffer[: frames - first] = block[first:]
+        self.written += frames
+
+    def read_into(self, out: np.ndarray) -> int:
+        """Consumer side: copy up to len(out) frames, zero-fill the rest; return the frames copied."""
+        frames = out.shape[0]
+        available = self.written - self.read
+        count = frames if available >= frames else max(available, 0)
+        start = self.read % self.capacity
+        first = min(count, self.capacity - start)
+        out[:first] = self.buffer[start : start + first]
+        if first < count:
+            out[first:count] = self.buffer[: count - first]
+        if count < frames:
+            out[count:] = 0.0
+        self.read += count
+        return count
+
+
+class Mailbox:
+    """A one-slot mailbox: the writer replaces the value, the reader takes the latest (sounddevice's rec_gui idea)."""
+
+    def __init__(self) -> None:
+        self._slot: queue.Queue[Any] = queue.Queue(maxsize=1)
+
+    def post(self, value: Any) -> None:
+        with contextlib.suppress(queue.Empty):
+            self._slot.get_nowait()
+        with contextlib.suppress(queue.Full):  # only a racing post can fill it; latest wins anyway
+            self._slot.put_nowait(value)
+
+    def take(self) -> Any | None:
+        try:
+            return self._slot.get_nowait()
+        except queue.Empty:
+            return None
+
+
+# -- what flows -----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BlockInfo:
+    """Where a rendered block sits in the song, and its levels."""
+
+    original_frame: float  # position in the pack's timeline at the block's start
+    output_frame: int  # position in the stretched (output) timeline at the block's start
+    stem_peaks: dict[str, float] = field(default_factory=dict)
+    stem_rms: dict[str, float] = field(default_factory=dict)
+    master_peak: tuple[float, float] = (0.0, 0.0)
+    master_rms: tuple[float, float] = (0.0, 0.0)
+
+
+class BlockSource(Protocol):
+    """What the render thread pulls audio from (implemented by audio.preview.PreviewSource)."""
+
+    sample_rate: int
+
+    def next_block(self, frames: int) -> tuple[np.ndarray, BlockInfo]: ...
+
+    def apply(self, command: "Command") -> None: ...
+
+    def seek(self, original_frame: float) -> None: ...
+
+    @property
+    def position(self) -> float:
+        """Original-timeline frame of the next block to render."""
+        ...
+
+    @property
+    def output_position(self) -> int:
+        """Output-timeline frame of the next block to render."""
+        ...
+
+    @property
+    def finished(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Command:
+    """Base of the typed commands the GUI sends. Applied by the render thread at a block boundary."""
+
+
+@dataclass(frozen=True)
+class Play(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class Pause(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class Stop(Command):
+    """Pause and return to the start of the region."""
+
+
+@dataclass(frozen=True)
+class Seek(Command):
+    seconds: float  # in the original timeline
+
+
+@dataclass(frozen=True)
+class SetLoop(Command):
+    start_s: float | None  # None: no loop
+    end_s: float | None = None
+
+
+@dataclass(frozen=True)
+class SetGain(Command):
+    stem_id: str
+    gain_db: float
+
+
+@dataclass(frozen=True)
+class SetPan(Command):
+    stem_id: str
+    pan: float
+
+
+@dataclass(frozen=True)
+class SetMute(Command):
+    stem_id: str
+    mute: bool
+
+
+@dataclass(frozen=True)
+class SetSolo(Command):
+    stem_id: str
+    solo: bool
+
+
+@dataclass(frozen=True)
+class ReplaceChain(Command):
+    """`chain` is built off the render thread (a pedalboard.Pedalboard); `effects` is the recipe's description."""
+
+    target: str  # a stem id, or "master"
+    effects: tuple[Any, ...]
+    chain: Any = None
+
+
+@dataclass(frozen=True)
+class SetTempoKey(Command):
+    tempo_ratio: float
+    pitch_semitones: float
+
+
+@dataclass(frozen=True)
+class SetRecipe(Command):
+    """Replace the whole recipe (after undo, or when a project is opened)."""
+
+    recipe: Any
+
+
+@dataclass(frozen=True)
+class TransportState:
+    playing: bool
+    original_s: float  # the playhead in the pack's timeline
+    output_s: float  # the playhead in the stretched timeline
+    stem_peaks: dict[str, float]
+    stem_rms: dict[str, float]
+    master_peak: tuple[float, float]
+    master_rms: tuple[float, float]
+    device_state: str
+    underflows: int
+    ring_underruns: int
+
+
+@dataclass
+class EngineStats:
+    """Counters for tests and benchmarks; written by one thread each, read by anyone."""
+
+    callbacks: int = 0
+    underflows: int = 0  # PortAudio reported output_underflow
+    ring_underruns: int = 0  # the ring was short while audio was expected
+    callback_ns: list[int] = field(default_factory=list)  # filled only when timing is on
+    render_ns: list[int] = field(default_factory=list)
+    render_frames: int = 0
+    min_fill: int = RING_CAPACITY_FRAMES
+    fills: list[int] = field(default_factory=list)
+
+
+# -- outputs --------------------------------------------------------------------------------------------------------
+
+
+class NullOutput:
+    """Runs the callback from a thread paced by the clock, for machines with no audio device."""
+
+    def __init__(self, sample_rate: int, block_frames: int, callback: Callable[..., None]):
+        self.sample_rate = sample_rate
+        self.block_frames = block_frames
+        self._callback = callback
+        self._buffer = np.zeros((block_frames, CHANNELS), dtype=np.float32)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="fanremix-null-output", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        period = self.block_frames / self.sample_rate
+        deadline = time.monotonic()
+        while not self._stop.is_set():
+            self._callback(self._buffer, self.block_frames, None, None)
+            deadline += period
+            delay = deadline - time.monotonic()
+            if delay > 0:
+                self._stop.wait(delay)
+            else:
+                deadline = time.monotonic()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+
+    def close(self) -> None:
+        self.stop()
+
+    @property
+    def active(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+
+class Engine:
+    """Owns the output stream, the ring and the render thread. All public methods are for the GUI thread."""
+
+    def __init__(
+        self,
+        source: BlockSource,
+        *,
+        device: int | str | None = None,
+        block_frames: int = DEFAULT_BLOCK_FRAMES,
+        latency: float | str | None = None,
+        target_fill_frames: int = DEFAULT_TARGET_FILL_FRAMES,
+        use_device: bool = True,
+        timing: bool = False,
+    ):
+        self.source = source
+        self.sample_rate = source.sample_rate
+        self.block_frames = block_frames
+        self.target_fill = max(target_fill_frames, block_frames)
+        self.ring = SpscRing()
+        self.stats = EngineStats()
+        self.state = Mailbox()
+        self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
+        self._wake = threading.Event()
+        self._quit = threading.Event()
+        self._timing = timing
+        # block metadata, indexed by block number modulo METADATA_SLOTS; written by the render thread only
+        self._meta_start = np.zeros(METADATA_SLOTS, dtype=np.int64)
+        self._meta: list[BlockInfo | None] = [None] * METADATA_SLOTS
+        self._blocks_written = 0
+        self._playing = False  # render thread's view
+        self._expect_audio = False  # read by the callback: count short reads as underruns only while playing
+        self._device_lost = threading.Event()
+        self._stream: Any = None
+        self.device_state = "stopped"
+        self._open_output(device, latency, use_device)
+        self._thread = threading.Thread(target=self._render_loop, name="fanremix-render", daemon=True)
+        self._thread.start()
+
+    # -- output -----------------------------------------------------------------------------------------------
+    def _open_output(self, device: int | str | None, latency: float | str | None, use_device: bool) -> None:
+        sd = portaudio() if use_device else None
+        if sd is not None:
+            try:
+                self._stream = sd.OutputStream(
+                    samplerate=self.sample_rate,
+                    blocksize=self.block_frames,
+                    device=device,
+                    channels=CHANNELS,
+                    dtype="float32",
+                    latency=latency if latency is not None else "low",
+                    callback=self._callback,
+                    finished_callback=self._stream_finished,
+                )
+                self._stream.start()
+                self.device_state = f"playing on {self._device_name(sd, device)}"
+                return
+            except Exception as exc:  # sounddevice.PortAudioError, ValueError for a missing device
+                self._stream = None
+                self.device_state = f"no audio device ({exc})"
+        else:
+            self.device_state = "no audio device" if use_device else "no audio device (disabled)"
+        self._stream = NullOutput(self.sample_rate, self.block_frames, self._callback)
+        self._stream.start()
+
+    @staticmethod
+    def _device_name(sd: Any, device: int | str | None) -> str:
+        try:
+            return str(sd.query_devices(device, "output")["name"])
+        except Exception:
+            return "the default device"
+
+    @property
+    def has_device(self) -> bool:
+        return self._stream is not None and not isinstance(self._stream, NullOutput)
+
+    def _stream_finished(self) -> None:
+        # PortAudio calls this when the stream stops, including when the device disappears
+        if not self._quit.is_set():
+            self._device_lost.set()
+            self._wake.set()
+
+    # -- the audio callback: copy only ----------------------------------------------------------------------
+    def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        if status is not None and status.output_underflow:
+            self.stats.underflows += 1
+        if self._timing:
+            started = time.perf_counter_ns()
+            copied = self.ring.read_into(outdata)
+            self.stats.callback_ns.append(time.perf_counter_ns() - started)
+        else:
+            copied = self.ring.read_into(outdata)
+        if copied < frames and self._expect_audio:
+            self.stats.ring_underruns += 1
+        self.stats.callbacks += 1
+
+    # -- GUI-facing API -------------------------------------------------------------------------------------
+    def send(self, command: Command) -> None:
+        self._commands.put(command)
+        self._wake.set()
+
+    def play(self) -> None:
+        self.send(Play())
+
+    def pause(self) -> None:
+        self.send(Pause())
+
+    def poll(self) -> TransportState | None:
+        """The latest transport state, or None if nothing new was posted since the last poll."""
+        return self.state.take()
+
+    def close(self) -> None:
+        self._quit.set()
+        self._wake.set()
+        self._thread.join(timeout=5)
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.stop()
+                stream.close()
+            except Exception:
+                pass
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- render thread --------------------------------------------------------------------------------------
+    def _render_loop(self) -> None:
+        period = self.block_frames / self.sample_rate
+        while not self._quit.is_set():
+            self._drain_commands()
+            if self._device_lost.is_set():
+                self._handle_device_lost()
+            if self._playing:
+                self._top_up()
+            self._publish()
+            self._wake.wait(timeout=period / 4)
+            self._wake.clear()
+
+    def _drain_commands(self) -> None:
+        while True:
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(command, Play):
+                if not self._playing:
+                    self._playing = True
+                    self._top_up(prefill=True)
+                    self._expect_audio = True
+            elif isinstance(command, Pause | Stop):
+                if self._playing:
+                    self._write_fade_out()
+                self._playing = False
+                self._expect_audio = False
+                if isinstance(command, Stop):
+                    self.source.apply(command)
+            elif isinstance(command, Seek):
+                if self._playing:
+                    self._write_fade_out()
+                    self.source.seek(command.seconds * self.sample_rate)
+                    self._write_block(self.block_frames, fade_in=True)
+                else:
+                    self.source.seek(command.seconds * self.sample_rate)
+            else:
+                self.source.apply(command)
+
+    def _top_up(self, prefill: bool = False) -> None:
+        while self.ring.fill() < self.target_fill and self.ring.free() >= self.block_frames:
+            if self.source.finished:
+                self._playing = False
+                self._expect_audio = False
+                return
+            self._write_block(self.block_frames)
+        fill = self.ring.fill()
+        if not prefill and self._timing:
+            self.stats.fills.append(fill)
+        if fill < self.stats.min_fill and not prefill:
+            self.stats.min_fill = fill
+
+    def _write_block(self, frames: int, fade_in: bool = False, fade_out: bool = False) -> None:
+        started = time.perf_counter_ns()
+        block, info = self.source.next_block(frames)
+        if fade_in or fade_out:
+            ramp = np.linspace(0.0, 1.0, min(frames, int(DECLICK_S * self.sample_rate)), dtype=np.float32)
+            if fade_in:
+                block[: ramp.size] *= ramp[:, None]
+            if fade_out:
+                block[: ramp.size] *= ramp[::-1, None]
+                block[ramp.size :] = 0.0
+        slot = self._blocks_written % METADATA_SLOTS
+        self._meta[slot] = info
+        self._meta_start[slot] = self.ring.written
+        self.ring.write(block)
+        self._blocks_written += 1
+        if self._timing:
+            self.stats.render_ns.append(time.perf_counter_ns() - started)
+        self.stats.render_frames += frames
+
+    def _write_fade_out(self) -> None:
+        if self.ring.free() >= self.block_frames:
+            self._write_block(self.block_frames, fade_out=True)
+
+    def _playing_info(self) -> tuple[BlockInfo | None, int]:
+        """The metadata of the block the callback is reading now, and how far into it the read position is."""
+        read = self.ring.read
+        for back in range(min(self._blocks_written, METADATA_SLOTS)):
+            slot = (self._blocks_written - 1 - back) % METADATA_SLOTS
+            start = int(self._meta_start[slot])
+            if start <= read:
+                return self._meta[slot], min(read - start, self.block_frames)
+        return None, 0
+
+    def _publish(self) -> None:
+        info, offset = self._playing_info() if self._playing else (None, 0)
+        rate = self.sample_rate
+        ratio = getattr(self.source, "tempo_ratio", 1.0)
+        empty: dict[str, float] = {}
+        self.state.post(
+            TransportState(
+                playing=self._playing,
+                original_s=(info.original_frame + offset * ratio if info else self.source.position) / rate,
+                output_s=(info.output_frame + offset if info else self.source.output_position) / rate,
+                stem_peaks=info.stem_peaks if info else empty,
+                stem_rms=info.stem_rms if info else empty,
+                master_peak=info.master_peak if info else (0.0, 0.0),
+                master_rms=info.master_rms if info else (0.0, 0.0),
+                device_state=self.device_state,
+                underflows=self.stats.underflows,
+                ring_underruns=self.stats.ring_underruns,
+            )
+        )
+
+    def _handle_device_lost(self) -> None:
+        self._device_lost.clear()
+        self._playing = False
+        self._expect_audio = False
+        self.device_state = "the audio device went away; playback stopped"
+        self._stream = NullOutput(self.sample_rate, self.block_frames, self._callback)
+        self._stream.start()

@@ -36,6 +36,6 @@ def make_demo_pack(
             bpm=song.bpm,
             key=song.key,
             isrc="ZZ-FRS-26-00001",
-            rightsholders=(Rightsholder(name="Fan Remix Studio demo band", role="artist"),),
+            rightsholders=tuple(Rightsholder(name=artist, role="artist") for artist in song.artists),
         )
         return build_pack(sources, metadata, policy_templates.demo(), demo_publisher_key(), destination, progress)

@@ -4,7 +4,7 @@ from .errors import PolicyError
 from .policy import Policy, Range, RoleRule, Share
 
 
-def demo(attribution: str = "Original song and stems by the Fan Remix Studio demo band") -> Policy:
+def demo(attribution: str = "Original song and stems by The Fan Remix House Band") -> Policy:
     return Policy(
         uid="urn:fanremix:policy:demo",
         tempo_ratio=Range(0.8, 1.25),

@@ -32,8 +32,8 @@ run: $(STAMP)
 	$(VENV)/bin/fanremix
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check app tests bench
-	$(VENV)/bin/ruff format --check app tests bench
+	$(VENV)/bin/ruff check app tests $(wildcard bench)
+	$(VENV)/bin/ruff format --check app tests $(wildcard bench)
 
 contracts: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache

@@ -8,6 +8,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import __version__
+from .cli_render import add_render_commands
+from .cli_service import add_service_commands
+from .cli_verify import add_verify_commands
 from .domain import policy_templates
 from .domain.errors import FanRemixError, PackError
 from .domain.music import format_isrc
@@ -258,6 +261,10 @@ def build_parser() -> argparse.ArgumentParser:
     info = pack.add_parser("info", help="show a pack's metadata without verifying it")
     info.add_argument("pack")
     info.set_defaults(handler=cmd_pack_info)
+
+    add_render_commands(sub)
+    add_verify_commands(sub)
+    add_service_commands(sub)
 
     demo = sub.add_parser("demo", help="write the built-in demo stem pack")
     demo.add_argument("-o", "--output", default="demo.fanpack")

@@ -14,6 +14,7 @@ The rules that keep audio glitch-free (see docs/realtime.md):
 
 import contextlib
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +32,9 @@ RING_CAPACITY_FRAMES = 16384  # power of two, far above the target fill
 DEFAULT_TARGET_FILL_FRAMES = 2048  # how far ahead the render thread keeps the ring: ~46 ms at 44.1 kHz
 METADATA_SLOTS = 256  # blocks of metadata kept for mapping the read position back to the song
 DECLICK_S = 0.005  # fade used when pausing and seeking
+# The callback needs the GIL within a fraction of a block period. CPython's default switch interval (5 ms) lets
+# another thread keep the GIL for most of a 512-frame period (11.6 ms); 0.5 ms keeps the wait short.
+GIL_SWITCH_INTERVAL_S = 0.0005
 
 
 class DeviceError(FanRemixError):
@@ -118,6 +122,9 @@ class BlockInfo:
     stem_rms: dict[str, float] = field(default_factory=dict)
     master_peak: tuple[float, float] = (0.0, 0.0)
     master_rms: tuple[float, float] = (0.0, 0.0)
+    tempo_ratio: float = 1.0  # the tempo and key this block was rendered with
+    pitch_semitones: float = 0.0
+    edit_serial: int = 0  # every edit applied before this block was rendered has a serial at or below this
 
 
 class BlockSource(Protocol):
@@ -127,7 +134,9 @@ class BlockSource(Protocol):
 
     def next_block(self, frames: int) -> tuple[np.ndarray, BlockInfo]: ...
 
-    def apply(self, command: "Command") -> None: ...
+    def apply(self, command: "Command") -> int:
+        """Take an edit (from any thread); return its serial number."""
+        ...
 
     def seek(self, original_frame: float) -> None: ...
 
@@ -234,6 +243,9 @@ class TransportState:
     device_state: str
     underflows: int
     ring_underruns: int
+    tempo_ratio: float = 1.0  # of the audio being heard now
+    pitch_semitones: float = 0.0
+    edit_serial: int = 0  # the newest edit that can be heard now (see Engine.send)
 
 
 @dataclass
@@ -242,6 +254,7 @@ class EngineStats:
 
     callbacks: int = 0
     underflows: int = 0  # PortAudio reported output_underflow
+    underflow_at: np.ndarray = field(default_factory=lambda: np.zeros(64, dtype=np.int64))  # callback numbers
     ring_underruns: int = 0  # the ring was short while audio was expected
     callback_ns: list[int] = field(default_factory=list)  # filled only when timing is on
     render_ns: list[int] = field(default_factory=list)
@@ -328,6 +341,8 @@ class Engine:
         self._device_lost = threading.Event()
         self._stream: Any = None
         self.device_state = "stopped"
+        self._previous_switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._previous_switch_interval, GIL_SWITCH_INTERVAL_S))
         self._open_output(device, latency, use_device)
         self._thread = threading.Thread(target=self._render_loop, name="fanremix-render", daemon=True)
         self._thread.start()
@@ -378,7 +393,10 @@ class Engine:
     # -- the audio callback: copy only ----------------------------------------------------------------------
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         if status is not None and status.output_underflow:
-            self.stats.underflows += 1
+            stats = self.stats
+            if stats.underflows < stats.underflow_at.size:
+                stats.underflow_at[stats.underflows] = stats.callbacks
+            stats.underflows += 1
         if self._timing:
             started = time.perf_counter_ns()
             copied = self.ring.read_into(outdata)
@@ -390,9 +408,14 @@ class Engine:
         self.stats.callbacks += 1
 
     # -- GUI-facing API -------------------------------------------------------------------------------------
-    def send(self, command: Command) -> None:
-        self._commands.put(command)
-        self._wake.set()
+    def send(self, command: Command) -> int:
+        """Transport commands go to the render thread; edits are prepared here, off the render thread (new effect
+        chains are built in the caller's thread), and the render thread takes them at its next block boundary."""
+        if isinstance(command, Play | Pause | Stop | Seek):
+            self._commands.put(command)
+            self._wake.set()
+            return 0
+        return self.source.apply(command)
 
     def play(self) -> None:
         self.send(Play())
@@ -410,11 +433,10 @@ class Engine:
         self._thread.join(timeout=5)
         stream, self._stream = self._stream, None
         if stream is not None:
-            try:
+            with contextlib.suppress(Exception):  # a device that vanished may refuse to stop
                 stream.stop()
                 stream.close()
-            except Exception:
-                pass
+        sys.setswitchinterval(self._previous_switch_interval)
 
     def __enter__(self) -> "Engine":
         return self
@@ -464,7 +486,8 @@ class Engine:
                 self.source.apply(command)
 
     def _top_up(self, prefill: bool = False) -> None:
-        while self.ring.fill() < self.target_fill and self.ring.free() >= self.block_frames:
+        target = self.target_fill + getattr(self.source, "extra_lead_frames", 0)
+        while self.ring.fill() < target and self.ring.free() >= self.block_frames:
             if self.source.finished:
                 self._playing = False
                 self._expect_audio = False
@@ -526,6 +549,9 @@ class Engine:
                 device_state=self.device_state,
                 underflows=self.stats.underflows,
                 ring_underruns=self.stats.ring_underruns,
+                tempo_ratio=info.tempo_ratio if info else 1.0,
+                pitch_semitones=info.pitch_semitones if info else 0.0,
+                edit_serial=info.edit_serial if info else 0,
             )
         )
 

@@ -111,9 +111,16 @@ class StemIngredient:
     name: str
     role: str
     sha256: str
+    media_type: str = "audio/wav"  # the stem file's format inside the pack
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.stem_id, "name": self.name, "role": self.role, "sha256": self.sha256}
+        return {
+            "id": self.stem_id,
+            "name": self.name,
+            "role": self.role,
+            "sha256": self.sha256,
+            "media_type": self.media_type,
+        }
 
     @classmethod
     def from_dict(cls, data: Any) -> "StemIngredient":
@@ -123,6 +130,7 @@ class StemIngredient:
             name=_text(data, "name", "a stem ingredient"),
             role=_text(data, "role", "a stem ingredient"),
             sha256=_text(data, "sha256", "a stem ingredient"),
+            media_type=_text(data, "media_type", "a stem ingredient"),
         )
 
 
@@ -267,8 +275,15 @@ class ProvenanceRecord:
             try:
                 stem = manifest.stem(stem_id)
             except KeyError:
-                raise RecipeError(f"The recipe uses stem '{stem_id}', which pack '{manifest.id}' does not have.") from None
-            stems.append(StemIngredient(stem_id=stem.id, name=stem.name, role=stem.role, sha256=stem.sha256))
+                raise RecipeError(
+                    f"The recipe uses stem '{stem_id}', which pack '{manifest.id}' does not have."
+                ) from None
+            media_type = "audio/flac" if stem.file.lower().endswith(".flac") else "audio/wav"
+            stems.append(
+                StemIngredient(
+                    stem_id=stem.id, name=stem.name, role=stem.role, sha256=stem.sha256, media_type=media_type
+                )
+            )
         policy = manifest.policy
         rights = RightsTerms(
             policy_uid=policy.uid,
@@ -337,7 +352,8 @@ class ProvenanceRecord:
         if self.remixer:
             lines.append(f"Remixed by {self.remixer}.")
         if self.rights.attribution:
-            lines.append(f"Credit: {self.rights.attribution}")
+            credit = self.rights.attribution.strip()
+            lines.append(f"Credit: {credit}" + ("" if credit.endswith((".", "!", "?", "”", '"')) else "."))
         if self.pack.isrc:
             lines.append(f"Original recording ISRC {self.pack.isrc}.")
         lines.append(f"Licence: {self.rights.policy_uid}; this remix {self.rights.distribution_words}.")
@@ -373,8 +389,9 @@ class ProvenanceRecord:
 
     @classmethod
     def from_dict(cls, raw: Any) -> "ProvenanceRecord":
-        data = migrate(raw, kind="provenance record", current=PROVENANCE_FORMAT, migrations=MIGRATIONS,
-                       error=ProvenanceError)
+        data = migrate(
+            raw, kind="provenance record", current=PROVENANCE_FORMAT, migrations=MIGRATIONS, error=ProvenanceError
+        )
         generator = _object(data.get("generator"), "the claim generator")
         stems = data.get("stems")
         if not isinstance(stems, list):

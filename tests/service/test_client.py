@@ -1,0 +1,142 @@
+"""The client: retries that honour Retry-After, timeouts, typed errors, TLS always verified, token storage."""
+
+import json
+import logging
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import keyring.backend
+import pytest
+
+from fanremix.local_service import free_port
+from fanremix.rights.client import (
+    OfflineError,
+    RateLimitedError,
+    RightsClient,
+    ServerError,
+    TokenStore,
+    default_retry,
+)
+
+
+class ScriptedServer:
+    """Answers each request with the next (status, headers, body) of a script; counts requests."""
+
+    def __init__(self, script):
+        self.script = list(script)
+        self.times: list[float] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                server.times.append(time.monotonic())
+                status, headers, body = server.script.pop(0) if len(server.script) > 1 else server.script[0]
+                if status == "hang":
+                    time.sleep(1.0)
+                    status, headers, body = 200, {}, {"status": "ok"}
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_429_and_5xx_are_retried_and_retry_after_is_honoured() -> None:
+    script = [
+        (429, {"Retry-After": "1"}, {"code": "rate_limited", "message": "wait"}),
+        (503, {}, {}),
+        (200, {}, {"ok": 1}),
+    ]
+    with ScriptedServer(script) as server:
+        client = RightsClient(server.url, retry=default_retry(total=3, backoff_factor=0.01))
+        assert client.health() == {"ok": 1}
+    assert len(server.times) == 3
+    assert server.times[1] - server.times[0] >= 0.95  # waited as long as Retry-After asked
+
+
+def test_when_retries_run_out_the_error_is_typed_and_transient() -> None:
+    with ScriptedServer([(500, {}, {"code": "server.error", "message": "The rights service failed."})]) as server:
+        with pytest.raises(ServerError, match="failed") as failed:
+            RightsClient(server.url, retry=default_retry(total=2, backoff_factor=0.01)).health()
+        assert failed.value.transient and failed.value.status == 500
+    busy = [(429, {"Retry-After": "0"}, {"code": "rate_limited", "message": "Too many."})]
+    with ScriptedServer(busy) as server, pytest.raises(RateLimitedError):
+        RightsClient(server.url, retry=default_retry(total=1, backoff_factor=0.01)).health()
+
+
+def test_timeouts_and_refused_connections_become_offline_errors() -> None:
+    with ScriptedServer([("hang", {}, {})]) as server:
+        client = RightsClient(server.url, timeout=(1.0, 0.2), retry=default_retry(total=1, backoff_factor=0.01))
+        with pytest.raises(OfflineError, match="Cannot reach") as offline:
+            client.health()
+        assert offline.value.transient
+    with pytest.raises(OfflineError, match="outbox"):
+        RightsClient(f"http://127.0.0.1:{free_port()}", retry=default_retry(total=1, backoff_factor=0.01)).health()
+
+
+def test_tls_is_always_verified_and_a_ca_bundle_can_be_added(tmp_path) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("")
+    assert RightsClient("https://rights.example")._session.verify is True
+    assert RightsClient("https://rights.example", ca_bundle=bundle)._session.verify == str(bundle)
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    priority = 10
+
+    def __init__(self):
+        super().__init__()
+        self.items = {}
+
+    def get_password(self, service, username):
+        return self.items.get((service, username))
+
+    def set_password(self, service, username, password):
+        self.items[(service, username)] = password
+
+    def delete_password(self, service, username):
+        self.items.pop((service, username), None)
+
+
+def test_tokens_go_to_the_os_keyring_when_there_is_one(tmp_path) -> None:
+    backend = MemoryKeyring()
+    store = TokenStore(tmp_path, backend=backend)
+    store.set("https://rights.example", "frt_secret")
+    assert store.get("https://rights.example") == "frt_secret"
+    assert not (tmp_path / "service-tokens.json").exists()
+    store.delete("https://rights.example")
+    assert store.get("https://rights.example") is None and backend.items == {}
+
+
+def test_without_a_keyring_tokens_fall_back_to_a_private_file_with_a_warning(tmp_path, caplog) -> None:
+    store = TokenStore(tmp_path, backend=False)
+    with caplog.at_level(logging.WARNING, logger="fanremix.rights.client"):
+        store.set("http://127.0.0.1:1", "frt_secret")
+    assert "No OS keyring" in caplog.text
+    path = tmp_path / "service-tokens.json"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert TokenStore(tmp_path, backend=False).get("http://127.0.0.1:1") == "frt_secret"
+    client = RightsClient("http://127.0.0.1:1", token_store=TokenStore(tmp_path, backend=False))
+    assert client.token == "frt_secret"

@@ -26,6 +26,7 @@ from fanremix.rights.c2pa import NoCredentialsError, ValidationState, read_prove
 from fanremix.rights.identity import CertificateAuthority, FanIdentity, TrustAnchors, create_fan_identity
 from fanremix.rights.packfile import OpenedPack, open_pack
 from fanremix.workspace import Workspace
+from tests.rights.test_c2pa import flip_audio_byte
 
 DEMO_SECONDS = 4.0
 
@@ -277,9 +278,7 @@ def test_verify_command_fails_for_an_altered_file(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     path = export_with_provenance(pack, recipe_a(pack), tmp_path / "remix.wav", "wav", identity).path
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0x55
-    path.write_bytes(bytes(data))
+    flip_audio_byte(path)
     code, out = run_verify(workspace, str(path), "--trust-anchor", str(anchor_file), capsys=capsys)
     assert code == EXIT_INVALID
     assert "Validation:    Invalid" in out
@@ -319,3 +318,17 @@ def test_verify_command_on_a_file_without_credentials_raises_a_typed_error(
     soundfile.write(str(plain), np.zeros((4410, 2), dtype=np.float32), 44100)
     with pytest.raises(NoCredentialsError, match="no Content Credentials"):
         run_verify(workspace, str(plain), capsys=capsys)
+
+
+def test_awkward_floats_in_the_recipe_survive_the_manifest(
+    tmp_path: Path, pack: OpenedPack, identity: FanIdentity, anchors: TrustAnchors
+) -> None:
+    """Regression: gains like -0.15000000000000002 came back from the manifest rounded, so the hash broke."""
+    recipe = recipe_a(pack)
+    for index, stem in enumerate(pack.manifest.stems):
+        recipe = recipe.with_stem(stem.id, gain_db=-0.05 * (index + 3), pan=0.1 * (index + 1) - 0.3)
+    result = export_with_provenance(pack, recipe, tmp_path / "remix.wav", "wav", identity)
+    report = read_provenance(result.path, anchors)
+    assert report.state == ValidationState.TRUSTED, report.reasons
+    assert report.record is not None and report.record.recipe == recipe
+    assert report.recipe_hash == recipe.recipe_hash()

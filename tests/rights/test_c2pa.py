@@ -106,10 +106,36 @@ def signed_file(tmp_path: Path, pack: OpenedPack, identity: FanIdentity, fmt: st
     return destination
 
 
+def audio_span(data: bytes) -> tuple[int, int]:
+    """Where the encoded audio lies in a WAV, FLAC, MP3 or OGG file: after the tags and the embedded manifest."""
+    if data[:4] == b"RIFF":
+        offset = 12
+        while offset + 8 <= len(data):
+            size = int.from_bytes(data[offset + 4 : offset + 8], "little")
+            if data[offset : offset + 4] == b"data":
+                return offset + 8, offset + 8 + size
+            offset += 8 + size + (size & 1)
+        raise AssertionError("no data chunk")
+    if data[:4] == b"fLaC":
+        offset = 4
+        while True:
+            last, size = data[offset] & 0x80, int.from_bytes(data[offset + 1 : offset + 4], "big")
+            offset += 4 + size
+            if last:
+                return offset, len(data)
+    if data[:3] == b"ID3":
+        size = 0
+        for byte in data[6:10]:
+            size = (size << 7) | byte
+        return 10 + size, len(data)
+    return 0, len(data)  # OGG: the manifest is in a sidecar
+
+
 def flip_audio_byte(path: Path) -> None:
-    """Invert one byte in the middle of the file: inside the audio, well away from the headers and the manifest."""
+    """Invert one byte in the middle of the encoded audio, away from the headers, tags and the manifest."""
     data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
+    start, end = audio_span(bytes(data))
+    data[(start + end) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
 
 

@@ -339,7 +339,13 @@ class ProvenanceRecord:
             Action("c2pa.opened", {"pack": self.pack.pack_id, "pack_hash": self.pack.pack_hash}),
             Action(
                 "c2pa.edited",
-                {"recipe": self.recipe.to_dict(), "recipe_hash": self.recipe_hash()},
+                {
+                    "recipe": self.recipe.to_dict(),
+                    # The manifest store does not keep every float bit for bit (-0.15000000000000002 came back
+                    # rounded), so the exact recipe also travels as JSON text; readers parse that one.
+                    "recipe_json": self.recipe.to_json(),
+                    "recipe_hash": self.recipe_hash(),
+                },
                 digital_source_type=self.digital_source_type,
             ),
             Action("c2pa.transcoded", {"format": self.export_format, "mime_type": self.mime_type}),

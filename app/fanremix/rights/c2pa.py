@@ -370,6 +370,17 @@ def summarise_recipe(record: ProvenanceRecord) -> str:
     return "; ".join(parts) + "."
 
 
+def _exact_recipe(edited: Mapping[str, Any]) -> Any:
+    """The recipe as written: from its JSON text when present (exact floats), else the structured copy."""
+    text = edited.get("recipe_json")
+    if isinstance(text, str):
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise ProvenanceError("The recipe text in the record is not valid JSON.") from None
+    return edited.get("recipe")
+
+
 def record_from_manifest(manifest: Mapping[str, Any]) -> ProvenanceRecord:
     """Parse the active manifest (as c2pa-python's Reader reports it) back into a record. Raises ProvenanceError."""
     generators = manifest.get("claim_generator_info") or []
@@ -416,7 +427,7 @@ def record_from_manifest(manifest: Mapping[str, Any]) -> ProvenanceRecord:
             "generator": {"name": generator.get("name"), "version": generator.get("version")},
             "pack": packs[0],
             "stems": stems,
-            "recipe": edited.get("recipe"),
+            "recipe": _exact_recipe(edited),
             "export_format": transcoded.get("format"),
             "rights": {key: value for key, value in rights.items() if key not in ("record_format", "remixer")},
             "ai_training_allowed": entries["cawg.ai_training"].get("use") == "allowed",

@@ -10,7 +10,7 @@ Prints wall time, real-time factor, peak memory against the decoded PCM size, th
 breakdown, and ffmpeg's ebur128 reading of both outputs. Not a test: figures on a shared machine are noisy, so
 `--runs N` repeats both sides and reports medians.
 
-    .venv/bin/python bench/render.py [--seconds 180] [--runs 1] [--pack demo.fanpack] [--keep DIR]
+    .venv/bin/python bench/render.py [--seconds 180] [--runs 1] [--pack demo.fanpack] [--keep DIR] [--workers N]
 """
 
 import argparse
@@ -73,7 +73,7 @@ def ebur128(path: Path) -> tuple[float, float]:
 # -- our side, in a child process ---------------------------------------------------------------------------------
 
 
-def child(manifest_json: Path, stem_dir: Path, recipe_json: Path, out: Path) -> None:
+def child(manifest_json: Path, stem_dir: Path, recipe_json: Path, out: Path, workers: int | None) -> None:
     import resource
 
     from fanremix.audio.offline import render_to_file
@@ -85,7 +85,7 @@ def child(manifest_json: Path, stem_dir: Path, recipe_json: Path, out: Path) -> 
     recipe = Recipe.from_json(recipe_json.read_bytes())
     stem_paths = {stem.id: stem_dir / stem.file for stem in manifest.stems}
     started = time.perf_counter()
-    result = render_to_file(manifest, stem_paths, recipe, out, "flac24")
+    result = render_to_file(manifest, stem_paths, recipe, out, "flac24", workers=workers)
     render_s = time.perf_counter() - started
     print(
         json.dumps(
@@ -133,10 +133,10 @@ def prepare(args: argparse.Namespace, work: Path):
     return opened, manifest
 
 
-def ours(work: Path, stem_dir: Path) -> tuple[Measured, dict]:
+def ours(work: Path, stem_dir: Path, workers: int | None) -> tuple[Measured, dict]:
     out = work / "ours.flac"
-    command = [sys.executable, __file__, "--child", str(work / "pack.json"), str(stem_dir), str(work / "recipe.json")]
-    measured, stdout = run_measured([*command, str(out)])
+    command = [sys.executable, __file__, "--workers", str(workers or 0), "--child", str(work / "pack.json")]
+    measured, stdout = run_measured([*command, str(stem_dir), str(work / "recipe.json"), str(out)])
     return measured, json.loads(stdout.strip().splitlines()[-1])
 
 
@@ -174,10 +174,11 @@ def main() -> None:
     parser.add_argument("--pack", help="use this pack instead of generating the demo")
     parser.add_argument("--runs", type=int, default=1, help="repeat both sides and report medians")
     parser.add_argument("--keep", help="keep the work files in this folder")
+    parser.add_argument("--workers", type=int, help="threads for our render (default: every core)")
     parser.add_argument("--child", nargs=4, metavar=("MANIFEST", "STEMS", "RECIPE", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(*(Path(p) for p in args.child))
+        child(*(Path(p) for p in args.child), args.workers or None)
         return
     for tool in ("sox", "rubberband", "ffmpeg"):
         if shutil.which(tool) is None:
@@ -194,7 +195,7 @@ def main() -> None:
         seconds = frames / manifest.sample_rate
         ours_runs, peer_runs = [], []
         for run in range(args.runs):
-            ours_runs.append(ours(work, opened.root))
+            ours_runs.append(ours(work, opened.root, args.workers))
             peer_runs.append(peer(work, stem_files))
             print(
                 f"run {run + 1}: ours {ours_runs[-1][0].wall_s:.2f} s, "
@@ -226,7 +227,8 @@ def report(args, manifest, seconds, pcm_mb, pcm_mib, ours_runs, peer_runs, work:
     print(
         f"Benchmark: {len(manifest.stems)} stems × {seconds:.1f} s at {manifest.sample_rate} Hz "
         f"(decoded PCM {pcm_mib:.0f} MiB), tempo {TEMPO}×, {SEMITONES:+g} semitones, 4 effects per stem, "
-        f"{TARGET_LUFS:g} LUFS / -1 dBTP, FLAC 24-bit; {args.runs} run(s), medians; {os.cpu_count()} cores"
+        f"{TARGET_LUFS:g} LUFS / -1 dBTP, FLAC 24-bit; {args.runs} run(s), medians; {os.cpu_count()} cores, "
+        f"our workers: {args.workers or os.cpu_count()}"
     )
     print()
     print(f"{'':24}{'wall':>9}{'× real time':>13}{'peak RSS':>12}")

@@ -1,6 +1,8 @@
 """Small generated packs for the audio engine tests: a few seconds of tones and noise, written as float WAV so
 that decoding gives back exactly the samples we made."""
 
+import shutil
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,18 @@ from fanremix.rights.packfile import PackMetadata, StemSource, build_pack
 from fanremix.rights.signing import PublisherKey
 
 SAMPLE_RATE = 44100
+
+FFMPEG = shutil.which("ffmpeg")
+
+
+def ffmpeg_ebur128(path: Path) -> tuple[float, float]:
+    """(integrated LUFS, true peak dBTP) as ffmpeg's ebur128 filter reads `path`."""
+    command = [FFMPEG, "-hide_banner", "-nostats", "-i", str(path), "-af", "ebur128=framelog=verbose:peak=true"]
+    output = subprocess.run([*command, "-f", "null", "-"], capture_output=True, text=True, check=True).stderr
+    summary = output[output.rindex("Summary:") :]
+    integrated = float(summary.split("I:")[1].split("LUFS")[0])
+    peak = float(summary.split("True peak:")[1].split("Peak:")[1].split("dBFS")[0])
+    return integrated, peak
 
 
 @dataclass(frozen=True)

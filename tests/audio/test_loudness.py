@@ -1,8 +1,6 @@
 """Loudness: reference readings, true peak between samples, normalisation within ±0.3 LU, limiting without clipping."""
 
 import math
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -10,19 +8,7 @@ import pytest
 import soundfile
 
 from fanremix.audio import loudness
-from tests.audio.conftest import SAMPLE_RATE, program, tone
-
-FFMPEG = shutil.which("ffmpeg")
-
-
-def ffmpeg_ebur128(path: Path) -> tuple[float, float]:
-    """(integrated LUFS, true peak dBTP) as ffmpeg's ebur128 filter reads `path`."""
-    command = [FFMPEG, "-hide_banner", "-nostats", "-i", str(path), "-af", "ebur128=framelog=verbose:peak=true"]
-    output = subprocess.run([*command, "-f", "null", "-"], capture_output=True, text=True, check=True).stderr
-    summary = output[output.rindex("Summary:") :]
-    integrated = float(summary.split("I:")[1].split("LUFS")[0])
-    peak = float(summary.split("True peak:")[1].split("Peak:")[1].split("dBFS")[0])
-    return integrated, peak
+from tests.audio.conftest import FFMPEG, SAMPLE_RATE, ffmpeg_ebur128, program, tone
 
 
 def test_the_ebu_reference_sine_reads_minus_23_lufs() -> None:

@@ -19,8 +19,7 @@ from fanremix.domain.atomic import TEMP_PREFIX
 from fanremix.domain.policy import PolicyViolationError
 from fanremix.domain.recipe import Recipe
 from fanremix.rights.packfile import open_pack
-from tests.audio.conftest import SAMPLE_RATE, PackFactory, ToyPack, program, tone
-from tests.audio.test_loudness import FFMPEG, ffmpeg_ebur128
+from tests.audio.conftest import FFMPEG, SAMPLE_RATE, PackFactory, ToyPack, ffmpeg_ebur128, program, tone
 
 
 @pytest.fixture

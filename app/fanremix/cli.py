@@ -200,15 +200,10 @@ def cmd_demo(args: argparse.Namespace, workspace: Workspace) -> int:
 
 
 def cmd_gui(args: argparse.Namespace, workspace: Workspace) -> int:
-    """Until the desktop window lands, show what the app would open: the demo pack, verified."""
-    path = Path(args.pack) if args.pack else workspace.paths.demo_pack
-    if not args.pack and not path.exists():
-        from .demo import make_demo_pack
+    """Open the desktop app: with the pack or project given, or with the built-in demo pack."""
+    from .gui.launch import launch  # Qt is loaded only when the window is wanted
 
-        _print(f"Making the demo pack at {path} …")
-        make_demo_pack(path)
-    args.pack = str(path)
-    return cmd_pack_verify(args, workspace)
+    return launch(args.pack, workspace, use_device=not args.no_audio)
 
 
 # -- parser -------------------------------------------------------------------------------------------------------
@@ -217,11 +212,12 @@ def cmd_gui(args: argparse.Namespace, workspace: Workspace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fanremix", description="Fan Remix Studio: remix licensed stems.")
     parser.add_argument("--version", action="version", version=f"fanremix {__version__}")
-    parser.set_defaults(handler=cmd_gui, pack=None)
+    parser.set_defaults(handler=cmd_gui, pack=None, no_audio=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     gui = sub.add_parser("gui", help="open the desktop app (the default)")
-    gui.add_argument("pack", nargs="?", help="a .fanpack to open instead of the demo")
+    gui.add_argument("pack", nargs="?", help="a .fanpack or .fanremix project to open instead of the demo")
+    gui.add_argument("--no-audio", action="store_true", help="do not open an audio device (silent preview)")
     gui.set_defaults(handler=cmd_gui)
 
     keys = sub.add_parser("keys", help="publisher keys").add_subparsers(dest="keys_command", required=True)
@@ -273,8 +269,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+OPENABLE_SUFFIXES = (".fanpack", ".fanremix")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0].lower().endswith(OPENABLE_SUFFIXES):  # `fanremix song.fanpack`, as a file manager runs it
+        argv = ["gui", *argv]
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace, Workspace], int] = args.handler
     try:

@@ -1,0 +1,1 @@
+"""Dialogs: export, audio device, errors."""

@@ -184,3 +184,14 @@ def test_seek_command_while_paused_updates_the_reported_position(four_tones) -> 
         watcher.start()
         watcher.join()
         assert seen.is_set()
+
+
+def test_blocks_carry_per_stem_levels_after_mute(four_tones) -> None:
+    recipe = four_tones.recipe(loudness_lufs=None).with_stem("bass", mute=True)
+    source = PreviewSource(four_tones.manifest, four_tones.arrays, recipe)
+    pull(source, 4096, 512)
+    _, info = source.next_block(512)
+    assert set(info.stem_peaks) == {"vocals", "drums", "bass", "keys"}
+    assert info.stem_peaks["bass"] == 0.0 and info.stem_rms["bass"] == 0.0
+    assert info.stem_peaks["vocals"] == pytest.approx(0.2, rel=0.05)  # a 0.2 sine at 0 dB, centre
+    assert 0 < info.stem_rms["vocals"] < info.stem_peaks["vocals"]

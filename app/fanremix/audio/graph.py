@@ -162,6 +162,7 @@ class RenderGraph:
         *,
         block_frames: int = DEFAULT_BLOCK_FRAMES,
         workers: int | None = None,
+        meter: bool = False,
     ):
         self.manifest = manifest
         self.sample_rate = manifest.sample_rate
@@ -197,6 +198,10 @@ class RenderGraph:
         self._recipe = recipe
         self._sum = np.zeros(CHANNELS * self._capacity, dtype=np.float32)
         self._workers = max(1, min(len(self._strips), workers or os.cpu_count() or 1))
+        # per-stem levels of the last block (after the chain and mute/solo), for the mixer's meters
+        self._meter = meter
+        self.stem_peaks: dict[str, float] = {}
+        self.stem_rms: dict[str, float] = {}
         self._pool: ThreadPoolExecutor | None = None
 
     # -- the recipe -------------------------------------------------------------------------------------------------
@@ -398,6 +403,8 @@ class RenderGraph:
             parts = list(self._pool.map(lambda strip: self._process_strip(strip, start, frames), strips))
         else:
             parts = [self._process_strip(strip, start, frames) for strip in strips]
+        if self._meter:
+            self._measure(parts)
         mix = self._sum[: CHANNELS * frames].reshape(CHANNELS, frames)
         first = True
         for part in parts:  # always in the pack's stem order: the sum is the same whatever the threads did
@@ -419,6 +426,16 @@ class RenderGraph:
             raise ValueError(f"out must have shape ({frames}, {CHANNELS}), not {out.shape}.")
         out[...] = mix.T
         return out
+
+    def _measure(self, parts: list[np.ndarray | None]) -> None:
+        peaks, rms = {}, {}
+        for strip, part in zip(self._strips, parts, strict=True):
+            if part is None:
+                peaks[strip.stem_id] = rms[strip.stem_id] = 0.0
+            else:
+                peaks[strip.stem_id] = float(np.abs(part).max())
+                rms[strip.stem_id] = float(np.sqrt(np.mean(np.square(part, dtype=np.float64))))
+        self.stem_peaks, self.stem_rms = peaks, rms
 
     def process_master(self, block: np.ndarray) -> np.ndarray:
         """Run the master chain, streaming, on a channels-first (2, n) block of the stretched mix.

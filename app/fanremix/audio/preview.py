@@ -240,7 +240,13 @@ class PreviewSource:
     def __init__(self, manifest: PackManifest, stems: Mapping[str, np.ndarray], recipe: Recipe):
         self.manifest = manifest
         self.sample_rate = manifest.sample_rate
-        self.graph = RenderGraph(manifest, stems, recipe, block_frames=CHUNK_FRAMES + OVERLAP_FRAMES)
+        self.graph = RenderGraph(
+            manifest,
+            stems,
+            recipe,
+            block_frames=CONTEXT_FRAMES + CHUNK_FRAMES + OVERLAP_FRAMES + AFTER_FRAMES,
+            meter=True,
+        )
         self._recipe = recipe
         self._edit_lock = threading.Lock()  # serialises edits from several GUI-side callers; never taken per block
         self._stretcher = ChunkedStretcher(self.sample_rate)
@@ -345,6 +351,8 @@ class PreviewSource:
         info = BlockInfo(
             original_frame=origin,
             output_frame=self._output_position,
+            stem_peaks=self.graph.stem_peaks,
+            stem_rms=self.graph.stem_rms,
             master_peak=tuple(np.abs(block).max(axis=0).tolist()),
             master_rms=tuple(np.sqrt(np.mean(np.square(block, dtype=np.float64), axis=0)).tolist()),
             tempo_ratio=recipe.tempo_ratio if stretching else 1.0,

@@ -20,7 +20,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pedalboard
-from scipy import signal
 
 PARALLEL_MIN_SECONDS = 30.0  # below this a render is stretched in one call
 CONTEXT_SECONDS = 1.0  # how far each chunk runs past its seam
@@ -74,6 +73,8 @@ def _align(
     b = right[0, low : stop - right_offset + search] + right[1, low : stop - right_offset + search]
     a = a.astype(np.float64)
     b = b.astype(np.float64)
+    from scipy import signal  # ~0.9 s to import; the preview imports this module at start-up but never aligns
+
     scores = signal.correlate(b, a, mode="valid", method="fft")
     window = len(a)
     energy = np.concatenate(([0.0], np.cumsum(b * b)))

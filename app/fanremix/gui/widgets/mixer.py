@@ -1,6 +1,5 @@
 """The mixer: one strip per stem (role colour, name, pan, fader in dB, meter, mute, solo, FX) and a master strip."""
 
-import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFontMetrics, QMouseEvent
 from PySide6.QtWidgets import (
@@ -15,7 +14,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fanremix.audio.graph import db_to_gain, pan_gains
 from fanremix.audio.realtime import TransportState
 from fanremix.domain.recipe import MASTER
 
@@ -358,35 +356,6 @@ class MixerPanel(QWidget):
 
     def show_state(self, state: TransportState) -> None:
         peaks, rms = state.stem_peaks, state.stem_rms
-        if not peaks and state.playing:
-            peaks, rms = stem_levels_at(self.session, state.original_s)
         for stem_id, strip in self.strips.items():
             strip.show_levels(peaks.get(stem_id, 0.0), rms.get(stem_id, 0.0))
         self.master.show_levels(state.master_peak, state.master_rms)
-
-
-METER_WINDOW_S = 0.03  # the stretch of audio a strip meter reads when the engine reports no per-stem levels
-
-
-def stem_levels_at(session: Session, seconds: float) -> tuple[dict[str, float], dict[str, float]]:
-    """Per-stem (peak, RMS) at the playhead, read from the decoded stems with gain, pan, mute and solo applied
-    (before the stem's effects). Used while the engine reports master levels only; a few microseconds a stem."""
-    recipe = session.recipe
-    audible = set(recipe.audible_stem_ids())
-    rate = session.manifest.sample_rate
-    start = max(0, int(seconds * rate))
-    stop = start + int(METER_WINDOW_S * rate)
-    peaks: dict[str, float] = {}
-    rms: dict[str, float] = {}
-    for mix in recipe.stems:
-        audio = session.stems.get(mix.stem_id)
-        if audio is None or mix.stem_id not in audible:
-            continue
-        window = audio[start:stop]
-        if not len(window):
-            continue
-        left, right = pan_gains(mix.pan)
-        gain = db_to_gain(mix.gain_db) * max(left, right)
-        peaks[mix.stem_id] = float(np.abs(window).max()) * gain
-        rms[mix.stem_id] = float(np.sqrt(np.mean(np.square(window, dtype=np.float32)))) * gain
-    return peaks, rms

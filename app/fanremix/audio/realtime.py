@@ -14,6 +14,7 @@ The rules that keep audio glitch-free (see docs/realtime.md):
 
 import contextlib
 import gc
+import math
 import queue
 import sys
 import threading
@@ -27,6 +28,7 @@ import numpy as np
 from fanremix.domain.errors import FanRemixError
 
 from .devices import DEFAULT_BLOCK_FRAMES, portaudio
+from .resample import SincResampler
 
 CHANNELS = 2
 RING_CAPACITY_FRAMES = 16384  # power of two, far above the target fill
@@ -324,6 +326,7 @@ class Engine:
         target_fill_frames: int = DEFAULT_TARGET_FILL_FRAMES,
         use_device: bool = True,
         timing: bool = False,
+        device_rate: int | None = None,
     ):
         self.source = source
         self.sample_rate = source.sample_rate
@@ -349,17 +352,31 @@ class Engine:
         gc.freeze()
         self._previous_switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(min(self._previous_switch_interval, GIL_SWITCH_INTERVAL_S))
+        self.device_rate = device_rate or self.sample_rate
+        self._resampler: SincResampler | None = None
         self._open_output(device, latency, use_device)
         self._thread = threading.Thread(target=self._render_loop, name="fanremix-render", daemon=True)
         self._thread.start()
 
     # -- output -----------------------------------------------------------------------------------------------
+    def _use_rate(self, rate: int) -> None:
+        """Play at `rate`: when it is not the pack's, every block is resampled on the render thread."""
+        self.device_rate = rate
+        self._resampler = None if rate == self.sample_rate else SincResampler(self.sample_rate / rate)
+        # the most frames one rendered block can become, for the ring's free-space check
+        self._ring_block = math.ceil(self.block_frames * rate / self.sample_rate) + 2 * SincResampler.HALF_WIDTH
+
     def _open_output(self, device: int | str | None, latency: float | str | None, use_device: bool) -> None:
         sd = portaudio() if use_device else None
+        self._use_rate(self.device_rate)
         if sd is not None:
             try:
+                try:
+                    sd.check_output_settings(device=device, samplerate=self.device_rate, channels=CHANNELS)
+                except Exception:  # the device cannot run at the pack's rate: run at its own and resample
+                    self._use_rate(round(sd.query_devices(device, "output")["default_samplerate"]))
                 self._stream = sd.OutputStream(
-                    samplerate=self.sample_rate,
+                    samplerate=self.device_rate,
                     blocksize=self.block_frames,
                     device=device,
                     channels=CHANNELS,
@@ -370,13 +387,15 @@ class Engine:
                 )
                 self._stream.start()
                 self.device_state = f"playing on {self._device_name(sd, device)}"
+                if self._resampler is not None:
+                    self.device_state += f" (resampling {self.sample_rate} → {self.device_rate} Hz)"
                 return
             except Exception as exc:  # sounddevice.PortAudioError, ValueError for a missing device
                 self._stream = None
                 self.device_state = f"no audio device ({exc})"
         else:
             self.device_state = "no audio device" if use_device else "no audio device (disabled)"
-        self._stream = NullOutput(self.sample_rate, self.block_frames, self._callback)
+        self._stream = NullOutput(self.device_rate, self.block_frames, self._callback)
         self._stream.start()
 
     @staticmethod
@@ -493,7 +512,7 @@ class Engine:
 
     def _top_up(self, prefill: bool = False) -> None:
         target = self.target_fill + getattr(self.source, "extra_lead_frames", 0)
-        while self.ring.fill() < target and self.ring.free() >= self.block_frames:
+        while self.ring.fill() < target and self.ring.free() >= self._ring_block:
             if self.source.finished:
                 self._playing = False
                 self._expect_audio = False
@@ -515,6 +534,8 @@ class Engine:
             if fade_out:
                 block[: ramp.size] *= ramp[::-1, None]
                 block[ramp.size :] = 0.0
+        if self._resampler is not None:
+            block = self._resampler.process(np.ascontiguousarray(block.T)).T
         slot = self._blocks_written % METADATA_SLOTS
         self._meta[slot] = info
         self._meta_start[slot] = self.ring.written
@@ -525,7 +546,7 @@ class Engine:
         self.stats.render_frames += frames
 
     def _write_fade_out(self) -> None:
-        if self.ring.free() >= self.block_frames:
+        if self.ring.free() >= self._ring_block:
             self._write_block(self.block_frames, fade_out=True)
 
     def _playing_info(self) -> tuple[BlockInfo | None, int]:
@@ -534,8 +555,9 @@ class Engine:
         for back in range(min(self._blocks_written, METADATA_SLOTS)):
             slot = (self._blocks_written - 1 - back) % METADATA_SLOTS
             start = int(self._meta_start[slot])
-            if start <= read:
-                return self._meta[slot], min(read - start, self.block_frames)
+            if start <= read:  # the offset is in device frames; the song's timelines count pack frames
+                offset = min(read - start, self._ring_block) * self.sample_rate / self.device_rate
+                return self._meta[slot], min(round(offset), self.block_frames)
         return None, 0
 
     def _publish(self) -> None:
@@ -566,5 +588,5 @@ class Engine:
         self._playing = False
         self._expect_audio = False
         self.device_state = "the audio device went away; playback stopped"
-        self._stream = NullOutput(self.sample_rate, self.block_frames, self._callback)
+        self._stream = NullOutput(self.device_rate, self.block_frames, self._callback)
         self._stream.start()

@@ -386,7 +386,7 @@ class Engine:
                     finished_callback=self._stream_finished,
                 )
                 self._stream.start()
-                self.device_state = f"playing on {self._device_name(sd, device)}"
+                self.device_state = f"audio out: {self._device_name(sd, device)}"
                 if self._resampler is not None:
                     self.device_state += f" (resampling {self.sample_rate} → {self.device_rate} Hz)"
                 return

@@ -14,6 +14,7 @@ import statistics
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -22,18 +23,13 @@ from fanremix.audio.devices import scan_output_devices
 from fanremix.audio.preview import open_preview
 from fanremix.audio.realtime import Play, SetGain, SetPan, SetTempoKey
 from fanremix.domain import policy_templates
-from fanremix.domain.recipe import Effect, Recipe
+from fanremix.domain.recipe import Recipe
 from fanremix.domain.stem_pack import PackManifest, Stem
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for the test's effect chain
+from tests.audio.test_realtime_stream import CHAIN  # the same load as the real-stream test
+
 BLOCK = 512
-CHAIN = (
-    Effect.of("HighpassFilter", cutoff_frequency_hz=60.0),
-    Effect.of("Compressor", threshold_db=-18.0, ratio=3.0),
-    Effect.of("Chorus"),
-    Effect.of("Delay", delay_seconds=0.25, mix=0.2),
-    Effect.of("Reverb", room_size=0.5, wet_level=0.2),
-    Effect.of("Gain", gain_db=-3.0),
-)
 
 
 def eight_stems(seconds: float) -> tuple[PackManifest, dict[str, np.ndarray]]:

@@ -11,7 +11,7 @@ APT_PACKAGES := libportaudio2 jackd2 libsndfile1 \
 	libegl1 libgl1 libglx0 libglvnd0 libfontconfig1 libfreetype6 libxkbcommon0 libdbus-1-3 libglib2.0-0 \
 	libx11-6 libxcb1 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 \
 	libxcb-randr0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0 fonts-dejavu-core \
-	ffmpeg sox rubberband-cli flac
+	ffmpeg sox rubberband-cli flac desktop-file-utils appstream curl
 APT_STAMP := $(VENV)/.apt-ok
 
 .PHONY: run test lint contracts pytest system venv clean demo bench
@@ -48,3 +48,44 @@ demo: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache tests/artifacts
+
+# -- packaging: a one-folder PyInstaller bundle, desktop integration, installers (see packaging/README.md) ----------
+PACKAGE_STAMP := $(VENV)/.package-tools
+BUNDLE := dist/fanremix/fanremix
+APP_ICON := build/icons/hicolor/512x512/apps/org.fanremix.FanRemixStudio.png
+BUNDLE_INPUTS := pyproject.toml $(shell find app resources packaging -type f -not -path '*/__pycache__/*' 2>/dev/null)
+PREFIX ?= $(HOME)/.local
+
+$(PACKAGE_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,package]'
+	@touch $@
+
+$(BUNDLE): $(PACKAGE_STAMP) $(BUNDLE_INPUTS)
+	@rm -rf dist/fanremix
+	$(VENV)/bin/pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build/pyinstaller \
+		packaging/fanremix.spec
+	@touch $@
+	@echo "bundle: $$(du -sh dist/fanremix | cut -f1) in dist/fanremix"
+
+$(APP_ICON): resources/icons/org.fanremix.FanRemixStudio.svg packaging/render_icons.py $(PACKAGE_STAMP)
+	$(PY) packaging/render_icons.py build/icons >/dev/null
+
+package: $(BUNDLE) $(APP_ICON)
+
+package-test: package
+	scripts/package-test.sh
+
+install: package
+	packaging/install.sh --prefix "$(PREFIX)" $(if $(DESTDIR),--destdir "$(DESTDIR)")
+
+uninstall:
+	packaging/install.sh --prefix "$(PREFIX)" $(if $(DESTDIR),--destdir "$(DESTDIR)") --uninstall
+
+appimage: package
+	packaging/appimage/build-appimage.sh
+
+installer: package
+	@scripts/ensure-system-packages.sh makeself zstd
+	packaging/makeself/build-installer.sh
+
+.PHONY: package package-test install uninstall appimage installer

@@ -4,20 +4,22 @@ import argparse
 import getpass
 import json
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import __version__
+from .cli_artist import add_artist_commands, prepare_pack_stems
 from .cli_render import add_render_commands
 from .cli_service import add_service_commands
 from .cli_verify import add_verify_commands
 from .domain import policy_templates
+from .domain.atomic import clean_up_after_killed_runs
 from .domain.errors import FanRemixError, PackError
 from .domain.music import format_isrc
 from .domain.policy import Policy
-from .domain.stem_pack import guess_role
 from .rights.keyring import TRUST_DEMO
-from .rights.packfile import PackMetadata, StemSource, build_pack, open_pack, read_manifest_unverified
+from .rights.packfile import PackMetadata, build_pack, open_pack, read_manifest_unverified
 from .rights.signing import PublisherKey
 from .workspace import Workspace
 
@@ -113,13 +115,6 @@ def cmd_pack_create(args: argparse.Namespace, workspace: Workspace) -> int:
     if missing:
         raise CliError(f"Missing metadata: {', '.join(missing)}. Give --meta FILE or the matching flags.")
     roles = _parse_roles(args.role)
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
-    if not files:
-        raise CliError(f"{folder} holds no WAV or FLAC files.")
-    unknown = set(roles) - {p.name for p in files} - {p.stem for p in files}
-    if unknown:
-        raise CliError(f"--role names files that are not in {folder}: {', '.join(sorted(unknown))}.")
-    sources = [StemSource(path=p, role=roles.get(p.name) or roles.get(p.stem) or guess_role(p.name)) for p in files]
     key_path = Path(args.key)
     passphrase = getpass.getpass("Key passphrase: ").encode() if args.passphrase else None
     key = PublisherKey.load(key_path, passphrase)
@@ -134,7 +129,10 @@ def cmd_pack_create(args: argparse.Namespace, workspace: Workspace) -> int:
     )
     policy = _load_policy(args, meta.get("attribution") or f"Original: “{meta['title']}” by {', '.join(artists)}")
     out = Path(args.output)
-    manifest = build_pack(sources, metadata, policy, key, out)
+    workspace.paths.cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="fanremix-pack-", dir=workspace.paths.cache) as temp:
+        sources = prepare_pack_stems(folder, roles, Path(temp), resample=args.resample, pad=args.pad)
+        manifest = build_pack(sources, metadata, policy, key, out)
     _print(f"Wrote {out}: {len(manifest.stems)} stems, signed by {key.key_id}.")
     for stem in manifest.stems:
         _print(f"  {stem.id:<16} {stem.role:<7} {stem.file}")
@@ -201,6 +199,10 @@ def cmd_demo(args: argparse.Namespace, workspace: Workspace) -> int:
 
 def cmd_gui(args: argparse.Namespace, workspace: Workspace) -> int:
     """Open the desktop app: with the pack or project given, or with the built-in demo pack."""
+    if getattr(args, "artist_mode", False):
+        from .gui.artist.launch import launch_artist
+
+        return launch_artist(args.pack, workspace, use_device=not args.no_audio)
     from .gui.launch import launch  # Qt is loaded only when the window is wanted
 
     return launch(args.pack, workspace, use_device=not args.no_audio)
@@ -212,7 +214,8 @@ def cmd_gui(args: argparse.Namespace, workspace: Workspace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fanremix", description="Fan Remix Studio: remix licensed stems.")
     parser.add_argument("--version", action="version", version=f"fanremix {__version__}")
-    parser.set_defaults(handler=cmd_gui, pack=None, no_audio=False)
+    parser.add_argument("--artist", dest="artist_mode", action="store_true", help="open the app in artist mode")
+    parser.set_defaults(handler=cmd_gui, pack=None, no_audio=False, artist_mode=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     gui = sub.add_parser("gui", help="open the desktop app (the default)")
@@ -250,6 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     policy.add_argument("--policy", help="policy JSON file")
     policy.add_argument("--policy-template", default="demo", choices=sorted(policy_templates.TEMPLATES))
     create.add_argument("--role", action="append", default=[], metavar="FILE=ROLE", help="override a guessed role")
+    create.add_argument("--resample", metavar="RATE", help="resample to RATE Hz ('auto': the rate most stems have)")
+    create.add_argument("--pad", action="store_true", help="pad shorter stems with silence at the end")
     create.set_defaults(handler=cmd_pack_create)
     verify = pack.add_parser("verify", help="check a pack's safety, signature and stems")
     verify.add_argument("pack")
@@ -261,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_render_commands(sub)
     add_verify_commands(sub)
     add_service_commands(sub)
+    add_artist_commands(sub)
 
     demo = sub.add_parser("demo", help="write the built-in demo stem pack")
     demo.add_argument("-o", "--output", default="demo.fanpack")
@@ -279,6 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv = ["gui", *argv]
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace, Workspace], int] = args.handler
+    clean_up_after_killed_runs()  # partial exports and work folders a killed run left behind
     try:
         return handler(args, Workspace.from_environment())
     except FanRemixError as exc:

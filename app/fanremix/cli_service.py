@@ -10,16 +10,13 @@ C2PA record with the grant inside → submit through the outbox → show the sta
 
 import argparse
 import contextlib
+import datetime as dt
 import getpass
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from .domain.errors import FanRemixError
 from .domain.recipe import Recipe
@@ -30,7 +27,8 @@ from .rights.client import (
     Submission,
     TokenStore,
 )
-from .rights.outbox import Outbox, OutboxEntry, SubmitOutcome
+from .rights.outbox import OutboxEntry, SubmitOutcome
+from .submit_flow import STEP_WORDS, outbox_for, service_url, submit_recipe
 from .workspace import Workspace
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg")
@@ -47,16 +45,7 @@ def _print(text: str = "") -> None:
     print(text, flush=True)
 
 
-def outbox_for(workspace: Workspace) -> Outbox:
-    return Outbox(workspace.paths.data / "outbox")
-
-
 # -- which service -----------------------------------------------------------------------------------------------
-
-
-def service_url(workspace: Workspace, explicit: str | None = None) -> str:
-    """The configured service URL, or "" for the local one."""
-    return explicit or os.environ.get("FANREMIX_SERVICE_URL") or ServiceConfig.load(workspace.paths.config).url
 
 
 @contextlib.contextmanager
@@ -105,6 +94,7 @@ def cmd_serve(args: argparse.Namespace, workspace: Workspace) -> int:
         max_upload_bytes=int(args.max_upload_mb * 2**20),
         rate_per_minute=args.rate_per_minute,
         open_publisher_signup=not args.closed_publisher_signup,
+        token_lifetime=dt.timedelta(days=args.token_lifetime_days),
     )
     if args.create_admin:
         from .service.admin import create_admin
@@ -166,65 +156,7 @@ def cmd_account_whoami(args: argparse.Namespace, workspace: Workspace) -> int:
     return 0
 
 
-# -- identity ----------------------------------------------------------------------------------------------------
-
-
-def service_identity(client: RightsClient, workspace: Workspace) -> Any:
-    """The fan's C2PA signing identity, certified by this service's CA (asked for once, then reused)."""
-    from .rights.identity import FanIdentity, fan_identity_exists, load_certificates, load_fan_identity, make_csr
-
-    config_dir = workspace.paths.config
-    account = client.me()
-    ca_pem = client.keys().ca_certificate_pem
-    current = load_fan_identity(config_dir) if fan_identity_exists(config_dir) else None
-    if current is not None:
-        issued_by_service = load_certificates(ca_pem, "the service CA")[0] == current.chain[-1]
-        if issued_by_service and current.display_name == account.name:
-            return current
-    key = current.key if current is not None else ec.generate_private_key(ec.SECP256R1())
-    issued = client.request_certificate(make_csr(key, account.name))
-    identity = FanIdentity(key=key, chain=tuple(load_certificates(issued.chain_pem, "the issued chain")))
-    identity.save(config_dir)
-    return identity
-
-
 # -- submit ------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SubmitResult:
-    outcome: SubmitOutcome
-    exported: Path | None = None
-
-
-def submit_recipe(
-    client: RightsClient,
-    outbox: Outbox,
-    workspace: Workspace,
-    pack_path: Path,
-    recipe: Recipe,
-    destination: Path,
-    *,
-    fmt: str = "wav",
-    progress: ProgressCallback = _print,
-    render: Callable[..., Any] | None = None,
-) -> SubmitResult:
-    """Check, grant, render with the record embedded, and submit (queued in the outbox if the service is away)."""
-    from .provenance_flow import export_with_provenance
-    from .rights.packfile import open_pack
-
-    with open_pack(pack_path, workspace.keyring()) as opened:
-        progress("Checking the recipe against the pack's licence …")
-        result = client.check(recipe)
-        if not result.allowed:
-            raise PolicyRefusedError(list(result.violations))
-        progress("Asking the rights service for a grant …")
-        grant = client.grant(recipe)
-        identity = service_identity(client, workspace)
-        progress(f"Rendering and signing {destination.name} …")
-        export_with_provenance(opened, recipe, destination, fmt, identity, grant, render=render)
-    progress("Submitting …")
-    return SubmitResult(outcome=outbox.submit(client, destination), exported=destination)
 
 
 def _load_recipe_and_pack(path: Path, pack: str | None) -> tuple[Recipe, Path]:
@@ -274,7 +206,10 @@ def cmd_submit(args: argparse.Namespace, workspace: Workspace) -> int:
         recipe, pack_path = _load_recipe_and_pack(source, args.pack)
         destination = Path(args.output) if args.output else source.with_suffix(f".{args.format}")
         try:
-            result = submit_recipe(client, outbox, workspace, pack_path, recipe, destination, fmt=args.format)
+            result = submit_recipe(
+                client, outbox, workspace, pack_path, recipe, destination, fmt=args.format,
+                step=lambda name: _print(STEP_WORDS[name]),
+            )  # fmt: skip
         except PolicyRefusedError as refused:
             print(f"No grant: {refused.message}", file=sys.stderr)
             return EXIT_REJECTED
@@ -334,6 +269,7 @@ def add_service_commands(subparsers: Any) -> None:
     serve.add_argument("--max-upload-mb", type=float, default=200.0)
     serve.add_argument("--rate-per-minute", type=float, default=120.0, help="requests per account per minute")
     serve.add_argument("--closed-publisher-signup", action="store_true", help="only admins create publishers")
+    serve.add_argument("--token-lifetime-days", type=float, default=90.0, help="API tokens expire after this long")
     serve.add_argument("--create-admin", metavar="NAME", help="create an admin account, print its token, and exit")
     serve.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     serve.set_defaults(handler=cmd_serve)

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from . import APP_NAME, __version__
+from .domain.atomic import owned_temp_prefix
 from .domain.errors import FanRemixError
 from .domain.policy import PolicyViolationError
 from .domain.provenance import EXPORT_FORMATS, ProvenanceRecord
@@ -190,7 +191,7 @@ def export_with_provenance(
         ai_assisted=ai_assisted,
     )
     renderer = render or _render_with(progress, cancel)
-    with tempfile.TemporaryDirectory(prefix="fanremix-export-") as folder:
+    with tempfile.TemporaryDirectory(prefix=owned_temp_prefix("fanremix-export-")) as folder:
         rendered = Path(folder) / f"render.{container}"
         render_result = renderer(opened_pack, recipe, rendered, fmt)
         signed = embed_provenance(rendered, destination, record, identity)

@@ -87,3 +87,58 @@ def save_artifact(widget, name: str, size: tuple[int, int] | None = None) -> Pat
     path = ARTIFACTS / f"{name}.png"
     assert widget.grab().save(str(path)), f"could not save {path}"
     return path
+
+
+# -- the rights service ---------------------------------------------------------------------------------------------
+
+# Every test signs up from 127.0.0.1; without this the per-address sign-up limit would make them wait for each other.
+UNLIMITED_RATES = ("--rate-per-minute", "60000", "--rate-burst", "10000", "--auth-rate-per-minute", "60000")
+UNLIMITED_RATES += ("--auth-rate-burst", "10000")
+SERVICE_PASSWORD = "a long enough password"
+
+
+@pytest.fixture(scope="session")
+def rights_service(tmp_path_factory: pytest.TempPathFactory, short_demo_pack: Path):
+    """A real rights service on a free loopback port (a uvicorn subprocess), with the short demo pack registered by
+    the local publisher account, as the app does with its own local service."""
+    from fanremix.local_service import LocalService, register_demo_pack
+    from fanremix.paths import AppPaths
+
+    with LocalService.start(tmp_path_factory.mktemp("gui-service"), service_args=UNLIMITED_RATES) as service:
+        root = tmp_path_factory.mktemp("gui-publisher")
+        publisher = Workspace(AppPaths(config=root / "config", data=root / "data", cache=root / "cache"))
+        register_demo_pack(service.url, publisher, short_demo_pack)
+        yield service
+
+
+def fast_retry():
+    """Clients that give up at once: the tests make the service unreachable on purpose."""
+    from urllib3.util.retry import Retry
+
+    return Retry(total=1, backoff_factor=0.0, status_forcelist=(), allowed_methods=None, raise_on_status=False)
+
+
+def use_service(workspace: Workspace, url: str) -> None:
+    """Configure the app to use the service at `url` (what the Account dialog's Service tab saves)."""
+    from fanremix.rights.client import ServiceConfig
+
+    ServiceConfig(url=url).save(workspace.paths.config)
+
+
+def connected_window(qtbot, workspace: Workspace, url: str) -> MainWindow:
+    """The main window using the service at `url`, connected, with the demo song loaded."""
+    use_service(workspace, url)
+    win = make_window(qtbot, workspace)
+    win.rights.retry = fast_retry()
+    open_and_wait(qtbot, win, win.open_demo)
+    with qtbot.waitSignal(win.rights.connect_service().done, timeout=LOAD_TIMEOUT_MS):
+        pass
+    return win
+
+
+@pytest.fixture
+def service_window(qtbot, themed_app, workspace: Workspace, demo_in_workspace: Path, rights_service):
+    """The main window with the demo song, using the test's rights service (nobody signed in yet)."""
+    win = connected_window(qtbot, workspace, rights_service.url)
+    yield win
+    win.discard_and_close()

@@ -38,3 +38,23 @@ def test_launch_with_a_missing_pack_reports_it(tmp_path) -> None:
     result = run_app(tmp_path, str(tmp_path / "nowhere.fanpack"), None)
     assert result.returncode == 3  # the startup mark makes a refused pack end the process
     assert "FANREMIX_WINDOW_READY" not in result.stdout
+
+
+def test_sigterm_closes_the_app_cleanly(tmp_path, short_demo_pack) -> None:
+    """Logout and service managers send SIGTERM: the window closes as Quit does and the process exits 0."""
+    import signal
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", FANREMIX_STARTUP_MARK="stay")
+    for name in ("CONFIG", "DATA", "CACHE"):
+        env[f"FANREMIX_{name}_DIR"] = str(tmp_path / name.lower())
+    (tmp_path / "cache").mkdir(parents=True)
+    shutil.copyfile(short_demo_pack, tmp_path / "cache" / "demo.fanpack")
+    process = subprocess.Popen([sys.executable, "-c", CHILD, ""], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        for line in process.stdout:  # blocks until the app reports the loaded window
+            if line.startswith("FANREMIX_WINDOW_READY"):
+                break
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        process.kill()

@@ -5,7 +5,7 @@ import zipfile
 import soundfile
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QLabel, QMessageBox
 
 from fanremix.audio import realtime
 from fanremix.audio.effects import preset_effect
@@ -549,3 +549,19 @@ def test_device_settings_show_the_state_and_apply(qtbot, window) -> None:
     assert window.session.engine is not old_engine
     assert window.settings.block_frames == 1024
     qtbot.waitUntil(lambda: window.device_status.text() != "", timeout=5000)
+
+
+def test_help_about_and_artist_mode_open_from_the_menus(qtbot, window) -> None:
+    from fanremix import __version__
+    from fanremix.gui.artist.window import ArtistWindow
+    from fanremix.gui.dialogs.about_dialog import AboutDialog
+
+    window.actions_by_name["about"].trigger()
+    qtbot.waitUntil(lambda: isinstance(getattr(window, "about_dialog", None), AboutDialog))
+    assert window.about_dialog.isVisible()
+    assert __version__ in " ".join(label.text() for label in window.about_dialog.findChildren(QLabel))
+    window.about_dialog.close()
+    window.actions_by_name["artist"].trigger()
+    qtbot.waitUntil(lambda: isinstance(getattr(window, "artist_window", None), ArtistWindow))
+    qtbot.addWidget(window.artist_window)
+    assert window.artist_window.isVisible()

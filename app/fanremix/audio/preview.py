@@ -177,13 +177,19 @@ class ChunkedStretcher:
 
 
 def _best_offset(search: np.ndarray, reference: np.ndarray) -> int:
-    """Where in `search` (2, n) the mono sum of `reference` (2, m) fits best, by normalised cross-correlation."""
+    """Where in `search` (2, n) the mono sum of `reference` (2, m) fits best, by normalised cross-correlation.
+
+    Done with FFTs and a running sum: a direct correlation of these sizes holds the GIL for milliseconds, which
+    the audio callback would wait out.
+    """
     ref = reference.sum(axis=0, dtype=np.float64)
     seg = search.sum(axis=0, dtype=np.float64)
     if seg.size <= ref.size or not ref.any():
         return 0
-    corr = np.correlate(seg, ref, mode="valid")
-    energy = np.sqrt(np.convolve(seg * seg, np.ones(ref.size), mode="valid")) + 1e-12
+    size = 1 << (seg.size + ref.size - 1).bit_length()
+    corr = np.fft.irfft(np.fft.rfft(seg, size) * np.conj(np.fft.rfft(ref, size)), size)[: seg.size - ref.size + 1]
+    power = np.concatenate([[0.0], np.cumsum(seg * seg)])
+    energy = np.sqrt(np.maximum(power[ref.size :] - power[: -ref.size], 0.0)) + 1e-12
     return int(np.argmax(corr / energy))
 
 

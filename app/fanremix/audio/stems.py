@@ -18,6 +18,7 @@ from fanremix.domain.stem_pack import PackManifest
 from .errors import StemDecodeError
 
 CHANNELS = 2
+_FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
 _READ_FRAMES = 1 << 18
 
 
@@ -33,7 +34,13 @@ def song_frames(manifest: PackManifest) -> int:
 def decode_stem(path: Path, frames: int, sample_rate: int, name: str | None = None) -> np.ndarray:
     """One stem as float32 (frames, 2), padded with silence (or cut) to `frames`."""
     label = name or Path(path).name
-    out = np.zeros((frames, CHANNELS), dtype=np.float32)
+    try:
+        out = np.zeros((frames, CHANNELS), dtype=np.float32)
+    except MemoryError:
+        raise StemDecodeError(
+            f"{label}: decoding {frames} frames needs {frames * CHANNELS * 4 / 1e9:.1f} GB of memory, more than this "
+            "machine can give."
+        ) from None
     try:
         with soundfile.SoundFile(str(path)) as source:
             if source.samplerate != sample_rate:
@@ -43,6 +50,7 @@ def decode_stem(path: Path, frames: int, sample_rate: int, name: str | None = No
             if source.channels not in (1, 2):
                 raise StemDecodeError(f"{label}: has {source.channels} channels; stems are mono or stereo.")
             wanted = min(frames, source.frames)
+            subtype = source.subtype
             if source.channels == 2:
                 got = source.read(wanted, dtype="float32", out=out[:wanted])
                 count = len(got)
@@ -58,7 +66,14 @@ def decode_stem(path: Path, frames: int, sample_rate: int, name: str | None = No
         raise StemDecodeError(f"{label}: cannot be decoded ({exc}).") from None
     if count < wanted:
         raise StemDecodeError(f"{label}: ended after {count} of {wanted} frames; the file is truncated.")
+    if subtype in _FLOAT_SUBTYPES and not _all_finite(out[:count]):  # integer PCM cannot hold NaN or infinity
+        raise StemDecodeError(f"{label}: holds NaN or infinite samples, which are not audio; the stem is refused.")
     return out
+
+
+def _all_finite(audio: np.ndarray) -> bool:
+    """In blocks, so the check needs a few MB however long the stem is."""
+    return all(np.isfinite(audio[start : start + _READ_FRAMES]).all() for start in range(0, len(audio), _READ_FRAMES))
 
 
 def decode_paths(

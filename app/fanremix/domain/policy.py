@@ -427,6 +427,8 @@ class Policy:
             if not isinstance(item, dict):
                 raise PolicyError("Each constraint must be an object.")
             left, op, right = item.get("leftOperand"), item.get("operator"), item.get("rightOperand")
+            if not isinstance(left, str) or not isinstance(op, str):
+                raise PolicyError("Each constraint needs a 'leftOperand' and an 'operator' given as text.")
             where = f"constraint {left} {op}"
             if left in bounds and op in ("gteq", "lteq"):
                 bounds[left][op] = _policy_number(right, where)

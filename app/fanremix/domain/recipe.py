@@ -258,7 +258,7 @@ class Recipe:
     def from_json(cls, text: str | bytes) -> "Recipe":
         try:
             raw = json.loads(text)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deeply
             raise RecipeError(f"The recipe is not valid JSON: {exc}.") from None
         return cls.from_dict(raw)
 

@@ -248,7 +248,7 @@ class PackManifest:
     def from_json(cls, text: str | bytes) -> "PackManifest":
         try:
             raw = json.loads(text)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deeply
             raise PackSchemaError(f"pack.json is not valid JSON: {exc}.") from None
         return cls.from_dict(raw)
 

@@ -31,16 +31,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fanremix import APP_NAME, __version__
+from fanremix import APP_NAME
 from fanremix.audio import realtime
 from fanremix.domain.errors import FanRemixError
 from fanremix.rights.packfile import PACK_SUFFIX
 from fanremix.workspace import Workspace
 
 from . import icons
+from .dialogs.account_dialog import AccountDialog
+from .dialogs.credentials_export import CredentialsExportDialog
 from .dialogs.device_dialog import DeviceDialog
 from .dialogs.errors import show_error
 from .dialogs.export_dialog import ExportDialog
+from .dialogs.submissions_dialog import SubmissionsDialog
+from .dialogs.submit_dialog import SubmitDialog
+from .dialogs.verify_dialog import VerifyDialog, is_audio_file
 from .loading import (
     STAGE_WORDS,
     EngineOptions,
@@ -67,6 +72,7 @@ from .settings import GuiSettings
 from .widgets.effects_rack import EffectsRack
 from .widgets.licence import LicencePanel
 from .widgets.mixer import MixerPanel
+from .widgets.rights_service import RightsServiceLink, ServiceStatusLabel
 from .widgets.tempo_key import TempoKeyPanel
 from .widgets.transport import TransportBar
 from .widgets.waveform import WaveformView
@@ -144,6 +150,11 @@ class MainWindow(QMainWindow):
         self._last_state: realtime.TransportState | None = None
         self._device_state = ""
         self.undo_group = QUndoGroup(self)
+        self.rights = RightsServiceLink(workspace, self.runner, self)
+        self.submit_dialog: SubmitDialog | None = None
+        self.verify_dialog: VerifyDialog | None = None
+        self.account_dialog: AccountDialog | None = None
+        self.submissions_dialog: SubmissionsDialog | None = None
         self.setWindowTitle(f"{APP_NAME}[*]")
         self.setAcceptDrops(True)
         self.setMinimumSize(QSize(980, 640))
@@ -199,6 +210,17 @@ class MainWindow(QMainWindow):
             "save": a("&Save", self.save, QKeySequence.StandardKey.Save, "save", "Save the project"),
             "save_as": a("Save &as…", self.save_as, "Ctrl+Shift+S"),
             "export": a("&Export…", self.show_export_dialog, "Ctrl+E", "export", "Export your remix"),
+            "submit": a(
+                "Su&bmit to platform…", self.show_submit_dialog, "Ctrl+Shift+E", None, "Check, sign and submit a remix"
+            ),
+            "submissions": a("My submiss&ions", self.show_submissions_dialog),
+            "verify": a(
+                "&Verify a file…", lambda: self.show_verify_dialog(), None, None, "What an audio file's credentials say"
+            ),
+            "account": a("A&ccount and rights service…", self.show_account_dialog),
+            "artist": a(
+                "A&rtist mode…", self.open_artist_mode, None, None, "Build and sign stem packs, write their licence"
+            ),
             "quit": a("&Quit", self.close, QKeySequence.StandardKey.Quit),
             "play": a("Play", self.toggle_play, "Space", "play", "Play or pause"),
             "stop": a("Stop", self.stop, None, "stop", "Stop and return to the start of the region"),
@@ -234,6 +256,11 @@ class MainWindow(QMainWindow):
         file_menu.addAction(actions["save"])
         file_menu.addAction(actions["save_as"])
         file_menu.addAction(actions["export"])
+        file_menu.addAction(actions["submit"])
+        file_menu.addAction(actions["submissions"])
+        file_menu.addAction(actions["verify"])
+        file_menu.addAction(actions["account"])
+        file_menu.addAction(actions["artist"])
         file_menu.addSeparator()
         file_menu.addAction(actions["quit"])
         edit_menu = self.menuBar().addMenu("&Edit")
@@ -350,6 +377,9 @@ class MainWindow(QMainWindow):
         self.device_status.setToolTip("Where the preview plays. Change it in Playback → Audio output.")
         bar.addPermanentWidget(self.status_progress)
         bar.addPermanentWidget(self.licence_status)
+        self.service_status = ServiceStatusLabel(self.rights)
+        self.service_status.clicked.connect(self.show_account_dialog)
+        bar.addPermanentWidget(self.service_status)
         bar.addPermanentWidget(self.device_status)
 
     # -- opening packs and projects ---------------------------------------------------------------------------
@@ -428,6 +458,9 @@ class MainWindow(QMainWindow):
         if self.export_dialog is not None and self.export_dialog.busy:
             self.statusBar().showMessage("An export is running: let it finish, or cancel it, first.", 6000)
             return None
+        if self.submit_dialog is not None and self.submit_dialog.busy:
+            self.statusBar().showMessage("A submission is running: let it finish, or cancel it, first.", 6000)
+            return None
         if self.load_job is not None and not self.load_job.is_done:
             self.load_job.cancel()
         job = self.runner.start("load", work)
@@ -492,6 +525,10 @@ class MainWindow(QMainWindow):
                 self.export_dialog.close()
                 self.export_dialog.deleteLater()
                 self.export_dialog = None
+            if self.submit_dialog is not None:
+                self.submit_dialog.close()
+                self.submit_dialog.deleteLater()
+                self.submit_dialog = None
             self.undo_group.removeStack(old.undo_stack)
             closing = self.runner.start("close-session", lambda _ctx, old=old: old.close())
             closing.done.connect(old.deleteLater)
@@ -757,6 +794,7 @@ class MainWindow(QMainWindow):
         if any(
             (url.isLocalFile() and (Path(url.toLocalFile()).suffix in (PACK_SUFFIX, PROJECT_SUFFIX)))
             or Path(url.toLocalFile()).is_dir()
+            or (url.isLocalFile() and is_audio_file(url.toLocalFile()))
             for url in urls
         ):
             event.acceptProposedAction()
@@ -766,6 +804,9 @@ class MainWindow(QMainWindow):
             if url.isLocalFile():
                 path = url.toLocalFile()
                 event.acceptProposedAction()
+                if is_audio_file(path):  # an exported remix: show what its Content Credentials say
+                    self.show_verify_dialog(path)
+                    return
                 self._when_changes_handled(lambda path=path: self.open_path(path))
                 return
 
@@ -1003,8 +1044,8 @@ class MainWindow(QMainWindow):
             self.export_dialog.raise_()
             return self.export_dialog
         folder = Path(self.settings.export_folder) if self.settings.export_folder else Path.home()
-        dialog = ExportDialog(
-            self.session, self.runner, folder=folder, format_name=self.settings.export_format, parent=self
+        dialog = CredentialsExportDialog(
+            self.session, self.runner, self.rights, folder=folder, format_name=self.settings.export_format, parent=self
         )
         dialog.exported.connect(self._exported)
         self.export_dialog = dialog
@@ -1019,6 +1060,57 @@ class MainWindow(QMainWindow):
             )
             self._save_settings()
         self.statusBar().showMessage(f"Exported {Path(result.path).name}", 6000)
+
+    def show_submit_dialog(self) -> SubmitDialog | None:
+        if self.session is None:
+            return None
+        if self.submit_dialog is None or self.submit_dialog.session is not self.session:
+            folder = Path(self.settings.export_folder) if self.settings.export_folder else Path.home()
+            dialog = SubmitDialog(
+                self.session, self.rights, folder=folder, format_name=self.settings.export_format, parent=self
+            )
+            dialog.sign_in_requested.connect(self.show_account_dialog)
+            dialog.submissions_requested.connect(self.show_submissions_dialog)
+            self.submit_dialog = dialog
+        # not modal: the sign-in and submissions windows it opens must take input while it is up
+        self.submit_dialog.show()
+        self.submit_dialog.raise_()
+        return self.submit_dialog
+
+    def show_account_dialog(self) -> AccountDialog:
+        if self.account_dialog is None:
+            self.account_dialog = AccountDialog(self.rights, parent=self)
+        self.account_dialog.show()
+        self.account_dialog.raise_()
+        self.account_dialog.activateWindow()
+        return self.account_dialog
+
+    def show_submissions_dialog(self) -> SubmissionsDialog:
+        if self.submissions_dialog is None:
+            self.submissions_dialog = SubmissionsDialog(self.rights, parent=self)
+            self.submissions_dialog.sign_in_requested.connect(self.show_account_dialog)
+        self.submissions_dialog.show()
+        self.submissions_dialog.raise_()
+        self.submissions_dialog.refresh()
+        return self.submissions_dialog
+
+    def show_verify_dialog(self, path: str | Path | None = None) -> VerifyDialog:
+        """The "About this file" view; with `path`, check that file straight away."""
+        if self.verify_dialog is None:
+            self.verify_dialog = VerifyDialog(
+                self.runner,
+                self.workspace.paths.config,
+                extra_anchors=self.rights.service_trust_anchors,
+                open_pack=lambda: self.session.opened_pack if self.session is not None else None,
+                parent=self,
+            )
+        self.verify_dialog.show()
+        self.verify_dialog.raise_()
+        if path is not None:
+            self.verify_dialog.verify(path)
+        else:
+            self.verify_dialog.choose_file()
+        return self.verify_dialog
 
     def show_device_dialog(self) -> DeviceDialog:
         engine = self.session.engine if self.session else None
@@ -1074,14 +1166,22 @@ class MainWindow(QMainWindow):
         return job
 
     def show_about(self) -> None:
-        box = QMessageBox(self)
-        box.setWindowTitle(f"About {APP_NAME}")
-        box.setText(f"<b>{APP_NAME}</b> {__version__}")
-        box.setInformativeText(
-            "Remix licensed stems within what the rights holder allows. Every export carries its licence and "
-            "its provenance."
-        )
-        box.open()
+        from .dialogs.about_dialog import AboutDialog
+
+        self.about_dialog = AboutDialog(self)
+        self.about_dialog.open()
+
+    def close_without_asking(self) -> None:
+        """Close now and keep unsaved changes in the autosave (SIGTERM at logout, Ctrl+C in a terminal)."""
+        self._closing_confirmed = True
+        self.close()
+
+    def open_artist_mode(self) -> None:
+        """The artist's window (pack builder, licence editor, review), beside this one."""
+        from .artist.window import ArtistWindow
+
+        self.artist_window = ArtistWindow(self.workspace, use_device=self.use_device)
+        self.artist_window.show()
 
     # -- title, actions, licence state ----------------------------------------------------------------------------
     def _clean_changed(self, _clean: bool) -> None:
@@ -1103,7 +1203,7 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         has = self.session is not None
         audio = has and self.session.has_audio
-        for name in ("save", "save_as", "export", "mute", "solo", "whole_song"):
+        for name in ("save", "save_as", "export", "submit", "mute", "solo", "whole_song"):
             self.actions_by_name[name].setEnabled(has)
         for name in ("play", "stop", "home", "loop"):
             action = self.actions_by_name[name]
@@ -1210,6 +1310,7 @@ class MainWindow(QMainWindow):
         if self.export_dialog is not None:
             self.export_dialog.cancel_export()
         self.runner.wait_for_done(10_000)
+        self.rights.shutdown()  # stops the local rights service if this window started it
         geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
         self.settings = self.settings.with_changes(window_geometry=geometry)
         self._save_settings()

@@ -24,7 +24,6 @@ How the record maps onto the manifest:
 import contextlib
 import json
 import shutil
-import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -34,7 +33,7 @@ from typing import Any, BinaryIO
 
 import c2pa
 
-from fanremix.domain.atomic import TEMP_PREFIX, atomic_path
+from fanremix.domain.atomic import atomic_path, partial_file
 from fanremix.domain.errors import FanRemixError
 from fanremix.domain.provenance import (
     PROVENANCE_FORMAT,
@@ -260,7 +259,9 @@ def _prefixed(parameters: Mapping[str, Any]) -> dict[str, Any]:
     return {PARAMETER_PREFIX + key: value for key, value in parameters.items()}
 
 
-def _unprefixed(parameters: Mapping[str, Any]) -> dict[str, Any]:
+def _unprefixed(parameters: Any) -> dict[str, Any]:
+    if not isinstance(parameters, Mapping):  # a signer may write anything here; not ours, so nothing of ours
+        return {}
     return {
         key[len(PARAMETER_PREFIX) :]: value for key, value in parameters.items() if key.startswith(PARAMETER_PREFIX)
     }
@@ -381,13 +382,18 @@ def _exact_recipe(edited: Mapping[str, Any]) -> Any:
     return edited.get("recipe")
 
 
+def _objects(value: Any) -> list[dict[str, Any]]:
+    """The objects in a list from the manifest; anything else there (written by whoever signed it) is ignored."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
 def record_from_manifest(manifest: Mapping[str, Any]) -> ProvenanceRecord:
     """Parse the active manifest (as c2pa-python's Reader reports it) back into a record. Raises ProvenanceError."""
-    generators = manifest.get("claim_generator_info") or []
-    generator = next((g for g in generators if isinstance(g, dict) and "name" in g), None)
+    generators = _objects(manifest.get("claim_generator_info"))
+    generator = next((g for g in generators if "name" in g), None)
     if generator is None:
         raise ProvenanceError("The manifest names no claim generator.")
-    ingredients = [i for i in manifest.get("ingredients") or [] if isinstance(i, dict)]
+    ingredients = _objects(manifest.get("ingredients"))
     packs = [
         i["metadata"][PACK_KEY]
         for i in ingredients
@@ -400,11 +406,13 @@ def record_from_manifest(manifest: Mapping[str, Any]) -> ProvenanceRecord:
         for i in ingredients
         if i.get("relationship") == "componentOf" and isinstance(i.get("metadata"), dict) and STEM_KEY in i["metadata"]
     ]
-    assertions = {a.get("label"): a.get("data") for a in manifest.get("assertions") or [] if isinstance(a, dict)}
+    assertions = {
+        a["label"]: a.get("data") for a in _objects(manifest.get("assertions")) if isinstance(a.get("label"), str)
+    }
     actions_data = next((assertions[label] for label in ACTIONS_LABELS if label in assertions), None)
     if not isinstance(actions_data, dict):
         raise ProvenanceError("The manifest has no actions assertion.")
-    actions = {a.get("action"): a for a in actions_data.get("actions") or [] if isinstance(a, dict)}
+    actions = {a["action"]: a for a in _objects(actions_data.get("actions")) if isinstance(a.get("action"), str)}
     for required in ("c2pa.opened", "c2pa.edited", "c2pa.transcoded"):
         if required not in actions:
             raise ProvenanceError(f"The manifest has no '{required}' action.")
@@ -551,9 +559,7 @@ def embed_provenance(source: Path, destination: Path, record: ProvenanceRecord, 
     destination.parent.mkdir(parents=True, exist_ok=True)
     definition = json.dumps(build_manifest(record))
     sidecar = sidecar_path(destination) if uses_sidecar(fmt) else None
-    with tempfile.NamedTemporaryFile(prefix=TEMP_PREFIX, suffix=f".{fmt}", dir=destination.parent, delete=False) as f:
-        tagged = Path(f.name)
-    try:
+    with partial_file(destination.parent, f".{fmt}") as tagged:
         shutil.copyfile(source, tagged)
         write_credit_tags(tagged, record)
         with atomic_path(destination) as signed, _signer(identity) as signer, c2pa.Builder(definition) as builder:
@@ -572,9 +578,6 @@ def embed_provenance(source: Path, destination: Path, record: ProvenanceRecord, 
                 with atomic_path(sidecar) as side:
                     side.write_bytes(manifest_bytes)
         return SignedFile(path=destination, sidecar=sidecar, manifest_bytes=len(manifest_bytes), sign_seconds=seconds)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tagged.unlink()
 
 
 # -- reading -----------------------------------------------------------------------------------------------------

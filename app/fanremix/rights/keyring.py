@@ -1,6 +1,7 @@
 """Trusted publisher keys: a folder of JSON entries, plus built-in keys (the demo publisher)."""
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,9 @@ from fanremix.domain.atomic import atomic_write_bytes
 from fanremix.domain.errors import KeyringError, UntrustedKeyError
 
 from .signing import key_id_of, load_public_key, public_key_pem, utc_now
+
+# What key_id_of() makes. A key id comes from untrusted pack.json and names a file here, so nothing else is looked up.
+_KEY_ID_PATTERN = re.compile(r"^ed25519:[0-9a-f]{16}$")
 
 TRUST_PUBLISHER = "publisher"
 TRUST_DEMO = "demo"  # the built-in demo key: fine for trying the app, not a real rightsholder
@@ -93,9 +97,14 @@ class Keyring:
     def find(self, key_id: str) -> TrustedKey:
         if key_id in self._builtin:
             return self._builtin[key_id]
+        if not _KEY_ID_PATTERN.match(key_id):
+            raise UntrustedKeyError(
+                f"The pack names its signing key '{key_id[:80]}', which is not a valid key id, so this machine does "
+                "not trust it."
+            )
         path = self._entry_path(key_id)
         key = self._read_entry(path) if path.is_file() else None
-        if key is None:
+        if key is None or key.key_id != key_id:
             raise UntrustedKeyError(
                 f"The pack is signed by key {key_id}, which this machine does not trust. If you know the "
                 "publisher, trust their public key with `fanremix keys trust FILE`."

@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 
 import soundfile
 
-from fanremix.domain.atomic import atomic_path
+from fanremix.domain.atomic import atomic_path, owned_temp_prefix
 from fanremix.domain.errors import (
     ArchiveTooLargeError,
     CorruptArchiveError,
@@ -105,7 +105,7 @@ def open_pack(
         return OpenedPack(manifest=manifest, root=source, signer=signer, source=source)
     if not source.is_file():
         raise PackError(f"{source}: no such pack file or folder.")
-    temp = Path(tempfile.mkdtemp(prefix="fanremix-pack-", dir=workdir))
+    temp = Path(tempfile.mkdtemp(prefix=owned_temp_prefix("fanremix-pack-"), dir=workdir))
     try:
         with _open_zip(source) as archive:
             members = _safe_members(archive, source)
@@ -261,7 +261,7 @@ def _write_member(archive: zipfile.ZipFile, name: str, data: bytes, compression:
 def _open_zip(source: Path) -> Iterator[zipfile.ZipFile]:
     try:
         archive = zipfile.ZipFile(source)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:  # e.g. "zip file version"
         raise CorruptArchiveError(f"{source.name}: not a readable .fanpack (zip) file: {exc}.") from None
     with archive:
         yield archive
@@ -341,8 +341,11 @@ def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, out: io.RawIOB
                     raise ArchiveTooLargeError(
                         f"{source.name}: '{info.filename}' unpacks to more bytes than its header declares."
                     )
-                out.write(chunk)
-    except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
+                try:
+                    out.write(chunk)
+                except OSError as exc:
+                    raise PackError(f"Could not unpack '{info.filename}' of {source.name}: {exc.strerror}.") from None
+    except (zipfile.BadZipFile, EOFError, zlib.error, OSError, ValueError) as exc:  # OSError: seeks to bad offsets
         raise CorruptArchiveError(f"{source.name}: '{info.filename}' is damaged ({exc}).") from None
     except NotImplementedError as exc:
         raise CorruptArchiveError(
@@ -354,7 +357,11 @@ def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, out: io.RawIOB
 
 def _folder_members(folder: Path) -> set[str]:
     names = set()
-    for entry in folder.iterdir():
+    for count, entry in enumerate(folder.iterdir(), 1):
+        if count > MAX_MEMBERS:
+            raise ArchiveTooLargeError(
+                f"{folder.name}: holds more than {MAX_MEMBERS} files; a pack holds at most that."
+            )
         if entry.is_symlink():
             raise UnsafeArchiveError(f"{folder.name}: '{entry.name}' is a symbolic link; packs may not contain links.")
         if entry.is_dir():

@@ -62,6 +62,7 @@ def settings_to_json(settings: ServiceSettings) -> str:
     values = dataclasses.asdict(settings)
     values["data_dir"] = str(settings.data_dir)
     values["grant_lifetime"] = settings.grant_lifetime.total_seconds()
+    values["token_lifetime"] = settings.token_lifetime.total_seconds()
     return json.dumps(values)
 
 
@@ -69,6 +70,7 @@ def settings_from_json(text: str) -> ServiceSettings:
     values = json.loads(text)
     values["data_dir"] = Path(values["data_dir"])
     values["grant_lifetime"] = dt.timedelta(seconds=values["grant_lifetime"])
+    values["token_lifetime"] = dt.timedelta(seconds=values["token_lifetime"])
     return ServiceSettings(**values)
 
 
@@ -91,6 +93,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--auth-rate-per-minute", type=float, default=ServiceSettings.auth_rate_per_minute)
     parser.add_argument("--auth-rate-burst", type=int, default=ServiceSettings.auth_rate_burst)
     parser.add_argument("--max-upload-mb", type=float, default=ServiceSettings.max_upload_bytes / 2**20)
+    parser.add_argument(
+        "--token-lifetime-days", type=float, default=ServiceSettings.token_lifetime.total_seconds() / 86400
+    )
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
@@ -102,6 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         auth_rate_per_minute=args.auth_rate_per_minute,
         auth_rate_burst=args.auth_rate_burst,
         max_upload_bytes=int(args.max_upload_mb * 2**20),
+        token_lifetime=dt.timedelta(days=args.token_lifetime_days),
     )
     serve(settings, args.host, args.port, workers=args.workers, log_level=args.log_level)
     return 0

@@ -32,7 +32,17 @@ def create_admin(settings: ServiceSettings, name: str, password: str) -> str:
                 account.password_hash = hash_password(password)
             db.flush()
             token = new_token()
-            db.add(ApiToken(account_id=account.id, token_hash=token_hash(token), label="admin", created_at=utc_now()))
+            now = utc_now()
+            expires = now + settings.token_lifetime
+            db.add(
+                ApiToken(
+                    account_id=account.id,
+                    token_hash=token_hash(token),
+                    label="admin",
+                    created_at=now,
+                    expires_at=expires,
+                )
+            )
             db.commit()
         return token
     finally:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from .context import ServiceContext
 from .errors import ApiError
-from .models import ROLE_ADMIN, Account, ApiToken
+from .models import ROLE_ADMIN, Account, ApiToken, utc_now
 from .security import token_hash
 
 bearer = HTTPBearer(auto_error=False, description="An API token from POST /v1/accounts or POST /v1/tokens.")
@@ -52,11 +52,22 @@ def current_account(
             "Sign in first: send your API token as 'Authorization: Bearer <token>'.",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    row = db.execute(
-        select(Account)
+    found = db.execute(
+        select(Account, ApiToken)
         .join(ApiToken, ApiToken.account_id == Account.id)
         .where(ApiToken.token_hash == token_hash(credentials.credentials), ApiToken.revoked_at.is_(None))
-    ).scalar_one_or_none()
+    ).one_or_none()
+    row = None if found is None else found[0]
+    if found is not None:
+        token = found[1]
+        expires = token.expires_at or token.created_at + context.settings.token_lifetime
+        if utc_now() >= expires:
+            raise ApiError(
+                401,
+                "auth.token_expired",
+                f"This API token expired on {expires:%Y-%m-%d %H:%M} UTC. Sign in again for a new one.",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
     if row is None:
         raise ApiError(
             401,

@@ -74,6 +74,8 @@ class ApiToken(Base):
     label: Mapped[str] = mapped_column(String(80), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utc_now)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # None for tokens issued before tokens expired (revision 0002): those end `token_lifetime` after `created_at`
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class PublisherKey(Base):

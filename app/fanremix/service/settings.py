@@ -16,6 +16,8 @@ class ServiceSettings:
     database_url: str | None = None  # None: a SQLite file in data_dir
     name: str = "fanremix"  # the issuer named in grants and in the CA's certificate
     grant_lifetime: dt.timedelta = dt.timedelta(days=30)
+    # API tokens stop working this long after they were issued (sign in again for a new one); revoking ends them now.
+    token_lifetime: dt.timedelta = dt.timedelta(days=90)
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     max_json_bytes: int = DEFAULT_MAX_JSON_BYTES
     # Per account (or per client address before sign-in): a token bucket refilled at `rate_per_minute`, holding at

@@ -17,9 +17,13 @@ from .common import account_out, error_responses
 router = APIRouter(prefix="/v1", tags=["accounts"])
 
 
-def _issue_token(db: Db, account: Account, label: str) -> str:
+def _issue_token(db: Db, context: Context, account: Account, label: str) -> str:
     token = new_token()
-    db.add(ApiToken(account_id=account.id, token_hash=token_hash(token), label=label, created_at=utc_now()))
+    now = utc_now()
+    expires = now + context.settings.token_lifetime
+    db.add(
+        ApiToken(account_id=account.id, token_hash=token_hash(token), label=label, created_at=now, expires_at=expires)
+    )
     return token
 
 
@@ -49,7 +53,7 @@ def create_account(body: AccountCreate, db: Db, context: Context) -> TokenOut:
     db.add(account)
     try:
         db.flush()
-        token = _issue_token(db, account, "sign-up")
+        token = _issue_token(db, context, account, "sign-up")
         db.commit()
     except IntegrityError:
         db.rollback()
@@ -64,12 +68,12 @@ def create_account(body: AccountCreate, db: Db, context: Context) -> TokenOut:
     dependencies=[Depends(limit_anonymous)],
     responses=error_responses(401, 422, 429),
 )
-def sign_in(body: Login, db: Db) -> TokenOut:
+def sign_in(body: Login, db: Db, context: Context) -> TokenOut:
     """Exchange a name and password for a new API token."""
     account = db.execute(select(Account).where(func.lower(Account.name) == body.name.lower())).scalar_one_or_none()
     if not check_password(body.password, account.password_hash if account else DUMMY_PASSWORD_HASH) or account is None:
         raise ApiError(401, "auth.bad_credentials", "The name or the password is wrong.")
-    token = _issue_token(db, account, "sign-in")
+    token = _issue_token(db, context, account, "sign-in")
     db.commit()
     return TokenOut(token=token, account=account_out(account))
 

@@ -1,0 +1,489 @@
+"""Submit to the platform: check → grant → render and sign (the grant inside the record) → submit → status.
+
+The flow is the one `fanremix submit` runs (`fanremix.submit_flow`), on a worker. Each step is shown as it happens, and
+every way it can end has its own words:
+- accepted (or approved): the submission id and its status;
+- rejected by the service after it examined the file: every reason;
+- the service unreachable when the file was ready: it waits in the outbox and is sent when the service answers;
+- the licence refused (the service checks the policy in force, which the publisher may have changed): every violation,
+  and nothing is rendered or sent;
+- not signed in: the sign-in dialog opens, and the submission carries on once signed in.
+"""
+
+import html
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from fanremix.audio.export import FORMATS
+from fanremix.domain.errors import FanRemixError
+from fanremix.domain.policy import output_length_s
+from fanremix.submit_flow import STEP_CHECK, STEP_GRANT, STEP_RENDER, STEP_SUBMIT, submit_recipe
+
+from ..session import Session, clock
+from ..theme import ERROR_COLOUR, OK_COLOUR, WARN_COLOUR
+from ..widgets.rights_service import RightsServiceLink, is_offline
+from ..workers import Job, JobContext
+from .credentials_export import SIGN_STAGE, app_renderer, fit_height
+from .errors import error_text
+from .export_dialog import default_file_name
+
+STEPS = (
+    (STEP_CHECK, "Check the remix against the licence in force"),
+    (STEP_GRANT, "Get a licence grant from the rights service"),
+    (STEP_RENDER, "Render it and sign its Content Credentials, with the grant inside"),
+    (STEP_SUBMIT, "Send it to the platform"),
+)
+PENDING, RUNNING, DONE, FAILED = "○", "●", "✓", "✕"
+STEP_COLOURS = {DONE: OK_COLOUR, FAILED: ERROR_COLOUR}
+# The service accepts WAV, FLAC and MP3 with the record embedded. (Ogg keeps its record in a sidecar file, which the
+# submit flow does not send.)
+SUBMIT_CONTAINERS = ("wav", "flac", "mp3")
+STATUS_WORDS = {
+    "accepted": "the service verified the file, its Content Credentials and its grant; it now waits for the "
+    "publisher's review",
+    "approved": "the publisher approved it",
+    "rejected": "the service examined the file and said why",
+    "taken_down": "the publisher took it down",
+}
+
+
+class SubmitCancelled(FanRemixError):
+    def __init__(self) -> None:
+        super().__init__("Submission cancelled before anything was sent.")
+
+
+class SubmitDialog(QDialog):
+    """Non-modal (`show()`). Emits `outcome_shown(kind)` when the flow has ended, kind being one of accepted,
+    rejected, queued, refused, unauthorised, offline, cancelled, failed."""
+
+    outcome_shown = Signal(str)
+    sign_in_requested = Signal()
+    submissions_requested = Signal()
+
+    def __init__(
+        self,
+        session: Session,
+        link: RightsServiceLink,
+        *,
+        folder: Path,
+        format_name: str = "wav24",
+        parent: QWidget | None = None,
+    ):
+        super().__init__(parent)
+        self.session = session
+        self.link = link
+        self.render: Callable[..., Any] | None = None  # replaces the renderer (tests)
+        self.job: Job | None = None
+        self.outcome_kind = ""
+        self.result: Any = None
+        self.submission: Any = None
+        self._sending = False
+        self._current = -1  # the index of the step under way
+        self.setWindowTitle("Submit to the platform")
+        self.setObjectName("SubmitDialog")
+        self.setMinimumWidth(640)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(18, 16, 18, 16)
+        layout.setSpacing(12)
+
+        title = QLabel("Submit your remix to the platform")
+        title.setObjectName("SongTitle")
+        layout.addWidget(title)
+        self.summary = QLabel()
+        self.summary.setObjectName("Muted")
+        self.summary.setWordWrap(True)
+        layout.addWidget(self.summary)
+
+        account_row = QHBoxLayout()
+        self.account_label = QLabel()
+        self.account_label.setWordWrap(True)
+        self.account_label.setAccessibleName("Account")
+        self.sign_in_button = QPushButton("Sign in…")
+        self.sign_in_button.setAccessibleName("Sign in to the rights service")
+        self.sign_in_button.clicked.connect(self.sign_in_requested.emit)
+        account_row.addWidget(self.account_label, 1)
+        account_row.addWidget(self.sign_in_button)
+        layout.addLayout(account_row)
+
+        form = QFormLayout()
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        form.setHorizontalSpacing(12)
+        self.formats = {name: fmt for name, fmt in FORMATS.items() if fmt.container in SUBMIT_CONTAINERS}
+        self.format_combo = QComboBox()
+        for name, fmt in self.formats.items():
+            self.format_combo.addItem(fmt.label, name)
+        self.format_combo.setCurrentIndex(max(0, self.format_combo.findData(format_name)))
+        self.format_combo.setAccessibleName("Format and quality")
+        self.format_combo.currentIndexChanged.connect(self._format_changed)
+        form.addRow("Format", self.format_combo)
+        destination_row = QHBoxLayout()
+        self.destination_edit = QLineEdit()
+        self.destination_edit.setAccessibleName("Where to keep a copy of the signed file")
+        suffix = self.formats[self.format_name].suffix
+        self.destination_edit.setText(str(Path(folder) / (default_file_name(session) + suffix)))
+        self.browse_button = QPushButton("Choose…")
+        self.browse_button.clicked.connect(self._browse)
+        destination_row.addWidget(self.destination_edit, 1)
+        destination_row.addWidget(self.browse_button)
+        form.addRow("Keep a copy as", destination_row)
+        layout.addLayout(form)
+
+        self.violation_label = QLabel()
+        self.violation_label.setWordWrap(True)
+        self.violation_label.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.violation_label)
+
+        steps = QGridLayout()
+        steps.setHorizontalSpacing(10)
+        steps.setVerticalSpacing(6)
+        steps.setColumnStretch(1, 1)
+        self.step_marks: dict[str, QLabel] = {}
+        self.step_labels: dict[str, QLabel] = {}
+        for row, (step, words) in enumerate(STEPS):
+            mark = QLabel(PENDING)
+            mark.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignHCenter)
+            mark.setMinimumWidth(18)
+            label = QLabel(words)
+            label.setWordWrap(True)
+            steps.addWidget(mark, row, 0)
+            steps.addWidget(label, row, 1)
+            self.step_marks[step] = mark
+            self.step_labels[step] = label
+        layout.addLayout(steps)
+        self.stage_label = QLabel()
+        self.stage_label.setObjectName("Muted")
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress.setAccessibleName("Submission progress")
+        layout.addWidget(self.stage_label)
+        layout.addWidget(self.progress)
+
+        self.outcome_label = QLabel()
+        self.outcome_label.setWordWrap(True)
+        self.outcome_label.setTextFormat(Qt.TextFormat.RichText)
+        self.outcome_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.outcome_label.setAccessibleName("Submission outcome")
+        layout.addWidget(self.outcome_label)
+
+        buttons = QHBoxLayout()
+        self.submissions_button = QPushButton("Show my submissions")
+        self.submissions_button.clicked.connect(self.submissions_requested.emit)
+        buttons.addWidget(self.submissions_button)
+        buttons.addStretch()
+        self.close_button = QPushButton("Close")
+        self.close_button.clicked.connect(self._close_or_cancel)
+        self.submit_button = QPushButton("Submit")
+        self.submit_button.setObjectName("Primary")
+        self.submit_button.setDefault(True)
+        self.submit_button.setAccessibleName("Submit")
+        self.submit_button.clicked.connect(self.start)
+        buttons.addWidget(self.close_button)
+        buttons.addWidget(self.submit_button)
+        layout.addLayout(buttons)
+
+        self._reset_steps()
+        self.progress.setVisible(False)
+        self.stage_label.setVisible(False)
+        self.outcome_label.setVisible(False)
+        session.violations_changed.connect(lambda _v: self._refresh())
+        session.recipe_changed.connect(lambda _r: self._refresh())
+        # bound methods, not lambdas: Qt drops these connections when the dialog goes away
+        link.account_changed.connect(self._account_changed)
+        link.state_changed.connect(self._service_state_changed)
+        self._refresh()
+
+    # -- state --------------------------------------------------------------------------------------------------
+    @property
+    def format_name(self) -> str:
+        return str(self.format_combo.currentData())
+
+    @property
+    def destination(self) -> Path:
+        return Path(self.destination_edit.text().strip()).expanduser()
+
+    @property
+    def busy(self) -> bool:
+        return self.job is not None and not self.job.is_done
+
+    def _refresh(self) -> None:
+        session = self.session
+        recipe = session.recipe
+        start, end = session.region()
+        length = output_length_s(recipe, session.manifest)
+        self.summary.setText(
+            f"“{session.manifest.title}”, {clock(start, tenths=True)}–{clock(end, tenths=True)} of the original: "
+            f"your remix lasts {clock(length, tenths=True)}. It is checked, signed with a licence grant and sent to "
+            f"{self.link.service_words()}."
+        )
+        account = self.link.account
+        if account is None:
+            self.account_label.setText("Not signed in yet: you are asked to sign in when you submit.")
+        else:
+            self.account_label.setText(f"Submitting as {account.name} ({account.role}).")
+        self.sign_in_button.setVisible(account is None)
+        violations = session.violations
+        if violations:
+            items = "".join(f"<li>{html.escape(v.message)}</li>" for v in violations)
+            self.violation_label.setText(
+                f"<span style='color:{ERROR_COLOUR}'><b>The licence does not allow this remix yet:</b></span>"
+                f"<ul style='margin-left:-20px'>{items}</ul>"
+            )
+        self.violation_label.setVisible(bool(violations))
+        can_submit = not violations and not self.busy and session.pack_path is not None
+        self.submit_button.setEnabled(can_submit)
+        self.submit_button.setToolTip(
+            "Fix what the licence panel lists first." if violations else "Check, sign and send your remix"
+        )
+        for widget in (self.format_combo, self.destination_edit, self.browse_button):
+            widget.setEnabled(not self.busy)
+        self.close_button.setEnabled(not self._sending)
+        self.close_button.setToolTip(
+            "The file is being sent; it cannot be stopped now (it is safe in the outbox)." if self._sending else ""
+        )
+
+    def _format_changed(self) -> None:
+        suffix = self.formats[self.format_name].suffix
+        path = self.destination
+        if path.suffix.lower() != suffix:
+            self.destination_edit.setText(str(path.with_suffix(suffix)))
+
+    def _browse(self) -> None:
+        fmt = self.formats[self.format_name]
+        dialog = QFileDialog(self, "Keep the signed file as", str(self.destination))
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setNameFilter(f"{fmt.label} (*{fmt.suffix})")
+        dialog.setDefaultSuffix(fmt.suffix.lstrip("."))
+        dialog.fileSelected.connect(self.destination_edit.setText)
+        dialog.open()
+        self.file_dialog = dialog
+
+    def _reset_steps(self) -> None:
+        for step, _words in STEPS:
+            self._mark(step, PENDING)
+
+    def _mark(self, step: str, mark: str) -> None:
+        label = self.step_marks[step]
+        label.setText(mark)
+        colour = STEP_COLOURS.get(mark)
+        label.setStyleSheet(f"color: {colour}; font-weight: 700;" if colour else "font-weight: 700;")
+        self.step_labels[step].setEnabled(mark != PENDING)
+
+    def _service_state_changed(self, _words: str) -> None:
+        self._refresh()
+
+    def _account_changed(self, account: Any) -> None:
+        self._refresh()
+        if account is not None and self.outcome_kind == "unauthorised" and not self.busy:
+            self.start()  # carry on where the missing sign-in stopped it
+
+    # -- the flow -----------------------------------------------------------------------------------------------
+    def start(self) -> Job | None:
+        session = self.session
+        if self.busy or session.violations or session.pack_path is None:
+            return None
+        destination = self.destination
+        if not destination.name:
+            self._show_outcome("failed", f"<span style='color:{ERROR_COLOUR}'>Choose where to keep the file.</span>")
+            return None
+        link = self.link
+        workspace = link.workspace
+        outbox = link.outbox()
+        pack_path, recipe, fmt = session.pack_path, session.recipe, self.format_name
+        custom_render = self.render
+
+        def work(client: Any, ctx: JobContext) -> Any:
+            def step(name: str) -> None:
+                if ctx.cancelled.is_set():
+                    raise SubmitCancelled()
+                ctx.progress(f"step:{name}", 1.0)  # a full fraction: never dropped by the progress throttle
+
+            def render_progress(stage: str, fraction: float) -> None:
+                ctx.progress("sign" if stage == SIGN_STAGE else "render", fraction)
+
+            render = custom_render or app_renderer(render_progress, ctx.cancelled)
+            return submit_recipe(
+                client, outbox, workspace, pack_path, recipe, destination, fmt=fmt, step=step, render=render
+            )
+
+        self.outcome_kind = ""
+        self.result = self.submission = None
+        self._sending = False
+        self._current = -1
+        self._reset_steps()
+        self.outcome_label.setVisible(False)
+        self.progress.setRange(0, 0)  # busy until a step reports
+        self.progress.setVisible(True)
+        self.stage_label.setText("Connecting to the rights service…")
+        self.stage_label.setVisible(True)
+        self.close_button.setText("Cancel")
+        self.job = link.run("submit", work)
+        self.job.progress.connect(self._progress)
+        self.job.finished.connect(self._finished)
+        self.job.failed.connect(self._failed)
+        self._refresh()
+        return self.job
+
+    def _progress(self, stage: str, fraction: float) -> None:
+        if stage == "service":
+            self.stage_label.setText("Starting the local rights service…")
+            return
+        if stage.startswith("step:"):
+            index = [name for name, _words in STEPS].index(stage.split(":", 1)[1])
+            for done in range(max(self._current, 0), index):
+                self._mark(STEPS[done][0], DONE)
+            self._current = index
+            step, words = STEPS[index]
+            self._mark(step, RUNNING)
+            self.stage_label.setText(f"{words}…")
+            if step == STEP_RENDER:
+                self.progress.setRange(0, 1000)
+                self.progress.setValue(0)
+            else:
+                self.progress.setRange(0, 0)
+            if step == STEP_SUBMIT:
+                self._sending = True
+                self._refresh()
+            return
+        if stage == "render":
+            self.progress.setValue(int(fraction * 1000))
+            self.stage_label.setText(f"Rendering… {fraction * 100:.0f} %")
+        elif stage == "sign":
+            self.progress.setValue(1000)
+            self.stage_label.setText("Signing the Content Credentials…")
+
+    def _end_progress(self, failed_step: bool) -> None:
+        self.progress.setVisible(False)
+        self.stage_label.setVisible(False)
+        self.close_button.setText("Close")
+        self._sending = False
+        if failed_step and self._current >= 0:
+            self._mark(STEPS[self._current][0], FAILED)
+
+    def _finished(self, result: Any) -> None:
+        self._end_progress(failed_step=False)
+        self.result = result
+        outcome = result.outcome
+        for done in range(len(STEPS) - 1):
+            self._mark(STEPS[done][0], DONE)
+        copy = f"<br>Your signed copy: {html.escape(str(result.exported))}" if result.exported else ""
+        if outcome.submission is not None:
+            submission = outcome.submission
+            self.submission = submission
+            status = html.escape(submission.status.replace("_", " "))
+            explained = html.escape(STATUS_WORDS.get(submission.status, ""))
+            ident = f"submission <b>{html.escape(submission.id)}</b>, status <b>{status}</b>"
+            if submission.status == "rejected":
+                self._mark(STEP_SUBMIT, FAILED)
+                reasons = "".join(
+                    f"<li>{html.escape(r.message)} <span style='color:gray'>[{html.escape(r.code)}]</span></li>"
+                    for r in submission.reasons
+                )
+                self._show_outcome(
+                    "rejected",
+                    f"<b style='color:{ERROR_COLOUR}'>✕ Rejected</b> — {ident}: {explained}:"
+                    f"<ul style='margin-left:-20px'>{reasons}</ul>{copy}",
+                )
+            else:
+                self._mark(STEP_SUBMIT, DONE)
+                self._show_outcome(
+                    "accepted", f"<b style='color:{OK_COLOUR}'>✓ Submitted</b> — {ident}: {explained}.{copy}"
+                )
+            self.link.note_submitted()
+            return
+        self._mark(STEP_SUBMIT, FAILED)
+        entry = outcome.queued
+        why = error_text(outcome.error) if outcome.error is not None else "the service did not answer"
+        self.link.note_offline(outcome.error)
+        self.link.refresh_waiting()
+        self._show_outcome(
+            "queued",
+            f"<b style='color:{WARN_COLOUR}'>Saved to the outbox</b> — the rights service could not be reached "
+            f"({html.escape(why)}).<br>Your signed remix waits in the outbox and will be sent when the service is "
+            f"reachable; nothing is sent twice. <span style='color:gray'>(key {html.escape(entry.idempotency_key)})"
+            f"</span>{copy}",
+        )
+
+    def _failed(self, error: BaseException) -> None:
+        from fanremix.audio.errors import RenderCancelled
+        from fanremix.rights.client import PolicyRefusedError, SubmissionRejectedError, UnauthorisedError
+
+        self._end_progress(failed_step=True)
+        if isinstance(error, RenderCancelled | SubmitCancelled):
+            self._show_outcome("cancelled", "Submission cancelled; nothing was sent.")
+        elif isinstance(error, PolicyRefusedError):
+            items = "".join(f"<li>{html.escape(v.message)}</li>" for v in error.violations)
+            self._show_outcome(
+                "refused",
+                f"<b style='color:{ERROR_COLOUR}'>✕ The licence in force does not allow this remix</b> "
+                f"(checked by the rights service):<ul style='margin-left:-20px'>{items}</ul>"
+                "Nothing was rendered or sent. Change the remix and submit again.",
+            )
+        elif isinstance(error, SubmissionRejectedError):
+            items = "".join(
+                f"<li>{html.escape(r.message)} <span style='color:gray'>[{html.escape(r.code)}]</span></li>"
+                for r in error.reasons
+            )
+            self._show_outcome(
+                "rejected",
+                f"<b style='color:{ERROR_COLOUR}'>✕ Rejected</b>:<ul style='margin-left:-20px'>{items}</ul>",
+            )
+        elif isinstance(error, UnauthorisedError):
+            self._show_outcome(
+                "unauthorised",
+                f"<b style='color:{WARN_COLOUR}'>Sign in first</b> — {html.escape(error_text(error))} "
+                "The submission carries on once you are signed in.",
+            )
+            self.sign_in_requested.emit()
+        elif is_offline(error):
+            self._show_outcome(
+                "offline",
+                f"<b style='color:{WARN_COLOUR}'>The rights service cannot be reached</b> — "
+                f"{html.escape(error_text(error))}<br>Without it there is no licence grant, so nothing was exported "
+                "or queued. Try again when it is reachable.",
+            )
+        else:
+            self._show_outcome("failed", f"<span style='color:{ERROR_COLOUR}'>{html.escape(error_text(error))}</span>")
+
+    def _show_outcome(self, kind: str, text: str) -> None:
+        self.outcome_kind = kind
+        self.outcome_label.setText(text)
+        self.outcome_label.setVisible(True)
+        self._refresh()
+        fit_height(self)
+        self.outcome_shown.emit(kind)
+
+    # -- closing --------------------------------------------------------------------------------------------------
+    def cancel(self) -> None:
+        if self.busy and not self._sending:
+            self.job.cancel()
+            self.stage_label.setText("Cancelling…")
+
+    def _close_or_cancel(self) -> None:
+        if self.busy:
+            self.cancel()
+        else:
+            self.accept()
+
+    def reject(self) -> None:  # Escape or the window's close button
+        if self.busy:
+            self.cancel()
+            return
+        super().reject()

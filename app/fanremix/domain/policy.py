@@ -488,7 +488,10 @@ class Policy:
             action = item.get("action") if isinstance(item, dict) else None
             if action == "distribute":
                 prohibited.add("distribute")
-                for constraint in item.get("constraint", []):
+                where = item.get("constraint", [])
+                if not isinstance(where, list):
+                    raise PolicyError("The 'constraint' of the distribute prohibition must be a list.")
+                for constraint in where:
                     if isinstance(constraint, dict) and constraint.get("leftOperand") == "platform":
                         values["platform"] = str(constraint.get("rightOperand", PLATFORM))
             elif action in ("commercialize", "fanremix:aiTraining"):
@@ -510,7 +513,7 @@ class Policy:
     def from_json(cls, text: str | bytes) -> "Policy":
         try:
             raw = json.loads(text)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deeply
             raise PolicyError(f"The policy is not valid JSON: {exc}.") from None
         return cls.from_dict(raw)
 

@@ -111,7 +111,7 @@ def load_project(path: Path) -> Project:
         raise ProjectError(f"{path} cannot be read: {exc.strerror or exc}.") from None
     try:
         raw = json.loads(text)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deeply
         raise ProjectError(f"{path} is not a Fan Remix Studio project (it is not valid JSON).") from None
     return Project.from_dict(raw, str(path))
 

@@ -377,7 +377,7 @@ def _exact_recipe(edited: Mapping[str, Any]) -> Any:
     if isinstance(text, str):
         try:
             return json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply
             raise ProvenanceError("The recipe text in the record is not valid JSON.") from None
     return edited.get("recipe")
 
@@ -629,10 +629,18 @@ def read_provenance_stream(
         if reader is None:
             raise NoCredentialsError("This file carries no Content Credentials (no C2PA manifest).")
         with reader:
-            store = json.loads(reader.json())
+            try:
+                store = json.loads(reader.json())
+            except (c2pa.C2paError, ValueError, RecursionError) as exc:  # what a signer wrote can nest too deeply
+                return ProvenanceReport(
+                    state=ValidationState.INVALID,
+                    location=location,
+                    failures=(StatusEntry(UNREADABLE_CODE, STATUS_MEANINGS[UNREADABLE_CODE], str(exc)[:300]),),
+                    anchors=tuple(anchors.names()),
+                )
             try:
                 certificate = _certificate_info(json.loads(reader.crjson()), store.get("active_manifest"))
-            except (c2pa.C2paError, ValueError):
+            except (c2pa.C2paError, ValueError, RecursionError, AttributeError):
                 certificate = {}
     return _report(store, location, anchors, certificate)
 

@@ -58,6 +58,10 @@ def fan_submits(service, workspace: Workspace, pack_path: Path, tmp_path: Path, 
     return fan, submission
 
 
+@pytest.mark.skip(
+    reason="quarantined: passes alone and in this checkout's full suite, but in two of four runs from a fresh clone "
+    "the artist window's 'published' signal never came within 30 s; to be traced before it runs again"
+)
 def test_publish_then_review_and_approve_a_fans_submission(
     qtbot, service_env, artist_window, workspace, tone_folder, tmp_path
 ) -> None:

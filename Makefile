@@ -89,3 +89,14 @@ installer: package
 	packaging/makeself/build-installer.sh
 
 .PHONY: package package-test install uninstall appimage installer
+
+# -- long fuzzing run (not part of make test): hypothesis with many examples, then atheris ------------------------
+FUZZ_EXAMPLES ?= 5000
+FUZZ_SECONDS ?= 1200
+fuzz: $(STAMP)
+	FANREMIX_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/reliability -k fuzz -p no:cacheprovider -q
+	mkdir -p tests/artifacts/fuzz/corpus tests/artifacts/fuzz/crashes
+	$(PY) -m tests.reliability.fuzz_atheris -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=1024 \
+		-artifact_prefix=tests/artifacts/fuzz/crashes/ tests/artifacts/fuzz/corpus
+
+.PHONY: fuzz

@@ -12,27 +12,21 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
-    QFileDialog,
-    QFormLayout,
     QFrame,
-    QHBoxLayout,
     QLabel,
-    QLineEdit,
     QProgressBar,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from fanremix.audio.errors import RenderCancelled
 from fanremix.audio.export import FORMATS, ExportFormat
-from fanremix.domain.policy import output_length_s
 
 from ..session import Session, clock
 from ..theme import ERROR_COLOUR, OK_COLOUR
 from ..workers import Job, JobContext, JobRunner
 from .errors import error_text
+from .output_dialog import RemixOutputDialog
 
 LOUDNESS_TARGETS: tuple[tuple[str, float | None], ...] = (
     ("−14 LUFS · Spotify, YouTube, Tidal", -14.0),
@@ -56,11 +50,6 @@ def export_formats() -> dict[str, ExportFormat]:
     return dict(FORMATS)
 
 
-def default_file_name(session: Session) -> str:
-    title = "".join(c if c.isalnum() or c in " -_" else "" for c in session.manifest.title).strip() or "remix"
-    return f"{title} (fan remix)"
-
-
 RenderFunction = Callable[..., Any]
 
 
@@ -70,10 +59,13 @@ def _default_render(*args: Any, **kwargs: Any) -> Any:
     return render_to_file(*args, **kwargs)
 
 
-class ExportDialog(QDialog):
+class ExportDialog(RemixOutputDialog):
     """Non-blocking dialog (`open()`); emits `exported(result)` when the file is written."""
 
     exported = Signal(object)
+    browse_title = "Export to"
+    action_tip = "Render and write the file"
+    busy_tip = "The export is running; cancel it to change this."
 
     def __init__(
         self,
@@ -85,40 +77,17 @@ class ExportDialog(QDialog):
         render: RenderFunction = _default_render,
         parent: QWidget | None = None,
     ):
-        super().__init__(parent)
-        self.session = session
+        super().__init__(session, export_formats(), parent)
         self.runner = runner
         self.render = render
-        self.job: Job | None = None
-        self.result: Any = None
         self.setWindowTitle("Export your remix")
         self.setObjectName("ExportDialog")
         self.setMinimumWidth(560)
-        self.formats = export_formats()
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(18, 16, 18, 16)
-        layout.setSpacing(12)
+        layout = self._add_heading("Export your remix")
 
-        title = QLabel("Export your remix")
-        title.setObjectName("SongTitle")
-        layout.addWidget(title)
-        self.summary = QLabel()
-        self.summary.setObjectName("Muted")
-        self.summary.setWordWrap(True)
-        layout.addWidget(self.summary)
-
-        form = QFormLayout()
-        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        form.setHorizontalSpacing(12)
+        form = self._new_form()
         form.setVerticalSpacing(8)
-        self.format_combo = QComboBox()
-        for name, fmt in self.formats.items():
-            self.format_combo.addItem(fmt.label, name)
-        index = self.format_combo.findData(format_name)
-        self.format_combo.setCurrentIndex(max(0, index))
-        self.format_combo.setAccessibleName("Format and quality")
-        self.format_combo.currentIndexChanged.connect(self._format_changed)
-        form.addRow("Format", self.format_combo)
+        self._add_format_row(form, format_name)
 
         self.loudness_combo = QComboBox()
         for label, value in LOUDNESS_TARGETS:
@@ -136,24 +105,13 @@ class ExportDialog(QDialog):
         )
         self.loudness_combo.activated.connect(self._loudness_chosen)
         form.addRow("Loudness", self.loudness_combo)
+        self.settings.append(self.loudness_combo)
 
-        destination_row = QHBoxLayout()
-        self.destination_edit = QLineEdit()
-        self.destination_edit.setAccessibleName("Destination file")
-        suffix = self.formats[self.format_name].suffix
-        self.destination_edit.setText(str(Path(folder) / (default_file_name(session) + suffix)))
-        self.browse_button = QPushButton("Choose…")
-        self.browse_button.setAccessibleName("Choose the destination")
-        self.browse_button.clicked.connect(self._browse)
-        destination_row.addWidget(self.destination_edit, 1)
-        destination_row.addWidget(self.browse_button)
-        form.addRow("Save as", destination_row)
+        self._add_destination_row(
+            form, "Save as", folder, name="Destination file", browse_name="Choose the destination"
+        )
         layout.addLayout(form)
-
-        self.violation_label = QLabel()
-        self.violation_label.setWordWrap(True)
-        self.violation_label.setTextFormat(Qt.TextFormat.RichText)
-        layout.addWidget(self.violation_label)
+        self._add_violation_label(layout)
 
         self.progress_box = QFrame()
         progress_layout = QVBoxLayout(self.progress_box)
@@ -177,87 +135,25 @@ class ExportDialog(QDialog):
         layout.addWidget(self.result_label)
         self.result_label.setVisible(False)
 
-        buttons = QHBoxLayout()
-        buttons.addStretch()
-        self.close_button = QPushButton("Close")
+        self.export_button = self._add_buttons(layout, "Export", self.start_export)
         self.close_button.setAccessibleName("Close")
-        self.close_button.clicked.connect(self._close_or_cancel)
-        self.export_button = QPushButton("Export")
-        self.export_button.setObjectName("Primary")
-        self.export_button.setAccessibleName("Export")
-        self.export_button.setDefault(True)
-        self.export_button.clicked.connect(self.start_export)
-        buttons.addWidget(self.close_button)
-        buttons.addWidget(self.export_button)
-        layout.addLayout(buttons)
 
         session.violations_changed.connect(lambda _v: self._refresh())
         session.recipe_changed.connect(lambda _r: self._refresh())
         self._refresh()
 
     # -- state --------------------------------------------------------------------------------------------------
-    @property
-    def format_name(self) -> str:
-        return str(self.format_combo.currentData())
-
-    @property
-    def destination(self) -> Path:
-        return Path(self.destination_edit.text().strip()).expanduser()
-
-    @property
-    def busy(self) -> bool:
-        return self.job is not None and not self.job.is_done
-
-    def _refresh(self) -> None:
-        session = self.session
-        recipe = session.recipe
-        start, end = session.region()
-        length = output_length_s(recipe, session.manifest)
+    def _summary_text(self) -> str:
+        recipe = self.session.recipe
         changes = []
         if recipe.tempo_ratio != 1.0:
             changes.append(f"tempo {recipe.tempo_ratio * 100:.1f} %")
         if recipe.pitch_semitones:
             changes.append(f"key {recipe.pitch_semitones:+.0f} semitones")
-        extra = f", {', '.join(changes)}" if changes else ""
-        self.summary.setText(
-            f"“{session.manifest.title}”, {clock(start, tenths=True)}–{clock(end, tenths=True)} of the "
-            f"original{extra}: your remix lasts {clock(length, tenths=True)}."
-        )
-        violations = session.violations
-        if violations:
-            items = "".join(f"<li>{html.escape(v.message)}</li>" for v in violations)
-            self.violation_label.setText(
-                f"<span style='color:{ERROR_COLOUR}'><b>The licence does not allow this remix yet:</b></span>"
-                f"<ul style='margin-left:-20px'>{items}</ul>"
-            )
-        self.violation_label.setVisible(bool(violations))
-        self.export_button.setEnabled(not violations and not self.busy)
-        self.export_button.setToolTip(
-            "Fix what the licence panel lists first." if violations else "Render and write the file"
-        )
-        editable = not self.busy
-        for widget in (self.format_combo, self.loudness_combo, self.destination_edit, self.browse_button):
-            widget.setEnabled(editable)
-            if not editable:
-                widget.setToolTip("The export is running; cancel it to change this.")
-
-    def _format_changed(self) -> None:
-        suffix = self.formats[self.format_name].suffix
-        path = self.destination
-        if path.suffix.lower() != suffix:
-            self.destination_edit.setText(str(path.with_suffix(suffix)))
+        return self._remix_words(f", {', '.join(changes)}" if changes else "")
 
     def _loudness_chosen(self, row: int) -> None:
         self.session.set_loudness(self.loudness_combo.itemData(row))
-
-    def _browse(self) -> None:
-        fmt = self.formats[self.format_name]
-        dialog = QFileDialog(self, "Export to", str(self.destination))
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setNameFilter(f"{fmt.label} (*{fmt.suffix})")
-        dialog.setDefaultSuffix(fmt.suffix.lstrip("."))
-        dialog.fileSelected.connect(lambda path: self.destination_edit.setText(path))
-        dialog.open()
 
     # -- the export -------------------------------------------------------------------------------------------
     def start_export(self) -> Job | None:
@@ -342,18 +238,4 @@ class ExportDialog(QDialog):
         self.adjustSize()
 
     def cancel_export(self) -> None:
-        if self.job is not None and not self.job.is_done:
-            self.job.cancel()
-            self.stage_label.setText("Cancelling…")
-
-    def _close_or_cancel(self) -> None:
-        if self.busy:
-            self.cancel_export()
-        else:
-            self.accept()
-
-    def reject(self) -> None:  # Escape or the window's close button
-        if self.busy:
-            self.cancel_export()
-            return
-        super().reject()
+        self.cancel()

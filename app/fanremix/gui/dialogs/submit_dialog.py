@@ -17,32 +17,25 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox,
-    QDialog,
-    QFileDialog,
-    QFormLayout,
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QProgressBar,
     QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
 from fanremix.audio.export import FORMATS
 from fanremix.domain.errors import FanRemixError
-from fanremix.domain.policy import output_length_s
 from fanremix.submit_flow import STEP_CHECK, STEP_GRANT, STEP_RENDER, STEP_SUBMIT, submit_recipe
 
-from ..session import Session, clock
+from ..session import Session
 from ..theme import ERROR_COLOUR, OK_COLOUR, WARN_COLOUR
 from ..widgets.rights_service import RightsServiceLink, is_offline
 from ..workers import Job, JobContext
 from .credentials_export import SIGN_STAGE, app_renderer, fit_height
 from .errors import error_text
-from .export_dialog import default_file_name
+from .output_dialog import RemixOutputDialog
 
 STEPS = (
     (STEP_CHECK, "Check the remix against the licence in force"),
@@ -69,13 +62,15 @@ class SubmitCancelled(FanRemixError):
         super().__init__("Submission cancelled before anything was sent.")
 
 
-class SubmitDialog(QDialog):
+class SubmitDialog(RemixOutputDialog):
     """Non-modal (`show()`). Emits `outcome_shown(kind)` when the flow has ended, kind being one of accepted,
     rejected, queued, refused, unauthorised, offline, cancelled, failed."""
 
     outcome_shown = Signal(str)
     sign_in_requested = Signal()
     submissions_requested = Signal()
+    browse_title = "Keep the signed file as"
+    action_tip = "Check, sign and send your remix"
 
     def __init__(
         self,
@@ -86,30 +81,18 @@ class SubmitDialog(QDialog):
         format_name: str = "wav24",
         parent: QWidget | None = None,
     ):
-        super().__init__(parent)
-        self.session = session
+        formats = {name: fmt for name, fmt in FORMATS.items() if fmt.container in SUBMIT_CONTAINERS}
+        super().__init__(session, formats, parent)
         self.link = link
         self.render: Callable[..., Any] | None = None  # replaces the renderer (tests)
-        self.job: Job | None = None
         self.outcome_kind = ""
-        self.result: Any = None
         self.submission: Any = None
         self._sending = False
         self._current = -1  # the index of the step under way
         self.setWindowTitle("Submit to the platform")
         self.setObjectName("SubmitDialog")
         self.setMinimumWidth(640)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(18, 16, 18, 16)
-        layout.setSpacing(12)
-
-        title = QLabel("Submit your remix to the platform")
-        title.setObjectName("SongTitle")
-        layout.addWidget(title)
-        self.summary = QLabel()
-        self.summary.setObjectName("Muted")
-        self.summary.setWordWrap(True)
-        layout.addWidget(self.summary)
+        layout = self._add_heading("Submit your remix to the platform")
 
         account_row = QHBoxLayout()
         self.account_label = QLabel()
@@ -122,33 +105,11 @@ class SubmitDialog(QDialog):
         account_row.addWidget(self.sign_in_button)
         layout.addLayout(account_row)
 
-        form = QFormLayout()
-        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        form.setHorizontalSpacing(12)
-        self.formats = {name: fmt for name, fmt in FORMATS.items() if fmt.container in SUBMIT_CONTAINERS}
-        self.format_combo = QComboBox()
-        for name, fmt in self.formats.items():
-            self.format_combo.addItem(fmt.label, name)
-        self.format_combo.setCurrentIndex(max(0, self.format_combo.findData(format_name)))
-        self.format_combo.setAccessibleName("Format and quality")
-        self.format_combo.currentIndexChanged.connect(self._format_changed)
-        form.addRow("Format", self.format_combo)
-        destination_row = QHBoxLayout()
-        self.destination_edit = QLineEdit()
-        self.destination_edit.setAccessibleName("Where to keep a copy of the signed file")
-        suffix = self.formats[self.format_name].suffix
-        self.destination_edit.setText(str(Path(folder) / (default_file_name(session) + suffix)))
-        self.browse_button = QPushButton("Choose…")
-        self.browse_button.clicked.connect(self._browse)
-        destination_row.addWidget(self.destination_edit, 1)
-        destination_row.addWidget(self.browse_button)
-        form.addRow("Keep a copy as", destination_row)
+        form = self._new_form()
+        self._add_format_row(form, format_name)
+        self._add_destination_row(form, "Keep a copy as", folder, name="Where to keep a copy of the signed file")
         layout.addLayout(form)
-
-        self.violation_label = QLabel()
-        self.violation_label.setWordWrap(True)
-        self.violation_label.setTextFormat(Qt.TextFormat.RichText)
-        layout.addWidget(self.violation_label)
+        self._add_violation_label(layout)
 
         steps = QGridLayout()
         steps.setHorizontalSpacing(10)
@@ -183,21 +144,9 @@ class SubmitDialog(QDialog):
         self.outcome_label.setAccessibleName("Submission outcome")
         layout.addWidget(self.outcome_label)
 
-        buttons = QHBoxLayout()
         self.submissions_button = QPushButton("Show my submissions")
         self.submissions_button.clicked.connect(self.submissions_requested.emit)
-        buttons.addWidget(self.submissions_button)
-        buttons.addStretch()
-        self.close_button = QPushButton("Close")
-        self.close_button.clicked.connect(self._close_or_cancel)
-        self.submit_button = QPushButton("Submit")
-        self.submit_button.setObjectName("Primary")
-        self.submit_button.setDefault(True)
-        self.submit_button.setAccessibleName("Submit")
-        self.submit_button.clicked.connect(self.start)
-        buttons.addWidget(self.close_button)
-        buttons.addWidget(self.submit_button)
-        layout.addLayout(buttons)
+        self.submit_button = self._add_buttons(layout, "Submit", self.start, leading=(self.submissions_button,))
 
         self._reset_steps()
         self.progress.setVisible(False)
@@ -211,69 +160,26 @@ class SubmitDialog(QDialog):
         self._refresh()
 
     # -- state --------------------------------------------------------------------------------------------------
-    @property
-    def format_name(self) -> str:
-        return str(self.format_combo.currentData())
+    def _summary_text(self) -> str:
+        return (
+            f"{self._remix_words()} It is checked, signed with a licence grant and sent to {self.link.service_words()}."
+        )
 
-    @property
-    def destination(self) -> Path:
-        return Path(self.destination_edit.text().strip()).expanduser()
-
-    @property
-    def busy(self) -> bool:
-        return self.job is not None and not self.job.is_done
+    def _ready(self) -> bool:
+        return self.session.pack_path is not None
 
     def _refresh(self) -> None:
-        session = self.session
-        recipe = session.recipe
-        start, end = session.region()
-        length = output_length_s(recipe, session.manifest)
-        self.summary.setText(
-            f"“{session.manifest.title}”, {clock(start, tenths=True)}–{clock(end, tenths=True)} of the original: "
-            f"your remix lasts {clock(length, tenths=True)}. It is checked, signed with a licence grant and sent to "
-            f"{self.link.service_words()}."
-        )
+        super()._refresh()
         account = self.link.account
         if account is None:
             self.account_label.setText("Not signed in yet: you are asked to sign in when you submit.")
         else:
             self.account_label.setText(f"Submitting as {account.name} ({account.role}).")
         self.sign_in_button.setVisible(account is None)
-        violations = session.violations
-        if violations:
-            items = "".join(f"<li>{html.escape(v.message)}</li>" for v in violations)
-            self.violation_label.setText(
-                f"<span style='color:{ERROR_COLOUR}'><b>The licence does not allow this remix yet:</b></span>"
-                f"<ul style='margin-left:-20px'>{items}</ul>"
-            )
-        self.violation_label.setVisible(bool(violations))
-        can_submit = not violations and not self.busy and session.pack_path is not None
-        self.submit_button.setEnabled(can_submit)
-        self.submit_button.setToolTip(
-            "Fix what the licence panel lists first." if violations else "Check, sign and send your remix"
-        )
-        for widget in (self.format_combo, self.destination_edit, self.browse_button):
-            widget.setEnabled(not self.busy)
         self.close_button.setEnabled(not self._sending)
         self.close_button.setToolTip(
             "The file is being sent; it cannot be stopped now (it is safe in the outbox)." if self._sending else ""
         )
-
-    def _format_changed(self) -> None:
-        suffix = self.formats[self.format_name].suffix
-        path = self.destination
-        if path.suffix.lower() != suffix:
-            self.destination_edit.setText(str(path.with_suffix(suffix)))
-
-    def _browse(self) -> None:
-        fmt = self.formats[self.format_name]
-        dialog = QFileDialog(self, "Keep the signed file as", str(self.destination))
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setNameFilter(f"{fmt.label} (*{fmt.suffix})")
-        dialog.setDefaultSuffix(fmt.suffix.lstrip("."))
-        dialog.fileSelected.connect(self.destination_edit.setText)
-        dialog.open()
-        self.file_dialog = dialog
 
     def _reset_steps(self) -> None:
         for step, _words in STEPS:
@@ -472,18 +378,5 @@ class SubmitDialog(QDialog):
 
     # -- closing --------------------------------------------------------------------------------------------------
     def cancel(self) -> None:
-        if self.busy and not self._sending:
-            self.job.cancel()
-            self.stage_label.setText("Cancelling…")
-
-    def _close_or_cancel(self) -> None:
-        if self.busy:
-            self.cancel()
-        else:
-            self.accept()
-
-    def reject(self) -> None:  # Escape or the window's close button
-        if self.busy:
-            self.cancel()
-            return
-        super().reject()
+        if not self._sending:  # once the file is being sent, it is safe in the outbox: let it go
+            super().cancel()

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .canonical import canonical_json, sha256_hex
 from .errors import FanRemixError, PolicyError
+from .fields import is_finite_number
 from .recipe import Recipe
 from .versioning import migrate
 
@@ -539,7 +540,7 @@ def _constraint(left: str, operator: str, right: Any, unit: str | None = None) -
 
 
 def _policy_number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if not is_finite_number(value):
         raise PolicyError(f"The {where} needs a number, not {value!r}.")
     return float(value)
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .canonical import canonical_json
 from .errors import FormatError, RecipeError
+from .fields import FieldReader, is_number
 from .recipe import Recipe
 from .versioning import migrate
 
@@ -199,7 +200,7 @@ class RightsTerms:
         for item in split:
             item = _object(item, "a revenue share")
             percent = item.get("percent")
-            if isinstance(percent, bool) or not isinstance(percent, int | float):
+            if not is_number(percent):
                 raise ProvenanceError("A revenue share needs a number 'percent'.")
             shares.append(RevenueShare(party=_text(item, "party", "a revenue share"), percent=float(percent)))
         grant = data.get("grant")
@@ -438,22 +439,17 @@ def _object(value: Any, where: str) -> dict[str, Any]:
     return value
 
 
+def _fields(where: str) -> FieldReader:
+    return FieldReader(lambda key, kind: ProvenanceError(f"'{key}' of {where} must be {kind}."))
+
+
 def _text(data: dict[str, Any], key: str, where: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str):
-        raise ProvenanceError(f"'{key}' of {where} must be text.")
-    return value
+    return _fields(where).text(data, key)
 
 
 def _optional_text(data: dict[str, Any], key: str, where: str) -> str | None:
-    value = data.get(key)
-    if value is not None and not isinstance(value, str):
-        raise ProvenanceError(f"'{key}' of {where} must be text or null.")
-    return value
+    return _fields(where).optional_text(data, key)
 
 
 def _flag(data: dict[str, Any], key: str, where: str) -> bool:
-    value = data.get(key)
-    if not isinstance(value, bool):
-        raise ProvenanceError(f"'{key}' of {where} must be true or false.")
-    return value
+    return _fields(where).flag(data, key)

@@ -8,6 +8,7 @@ from typing import Any
 
 from .canonical import canonical_json, sha256_hex
 from .errors import RecipeError
+from .fields import is_finite_number
 from .versioning import migrate
 
 RECIPE_FORMAT = 1
@@ -17,7 +18,7 @@ ParamValue = float | int | bool | str
 
 
 def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if not is_finite_number(value):
         raise RecipeError(f"{where} must be a finite number, not {value!r}.")
     return float(value)
 

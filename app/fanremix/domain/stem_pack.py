@@ -8,6 +8,7 @@ from typing import Any
 
 from .canonical import canonical_json, sha256_hex
 from .errors import FormatError, PackSchemaError, PolicyError
+from .fields import FieldReader, is_number
 from .music import MusicalKey, normalise_isrc
 from .policy import ROLES, Policy
 from .versioning import migrate
@@ -225,7 +226,7 @@ class PackManifest:
             if isrc is not None and not isinstance(isrc, str):
                 raise PackSchemaError("pack.json: 'isrc' must be text or null.")
             bpm = data.get("bpm")
-            if isinstance(bpm, bool) or not isinstance(bpm, int | float):
+            if not is_number(bpm):
                 raise PackSchemaError("pack.json: 'bpm' must be a number.")
             policy = Policy.from_dict(data.get("policy"))
             return cls(
@@ -256,25 +257,8 @@ class PackManifest:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True, ensure_ascii=False)
 
 
-def _text(data: Any, name: str) -> str:
-    value = data.get(name) if isinstance(data, dict) else None
-    if not isinstance(value, str):
-        raise PackSchemaError(f"pack.json: '{name}' must be text.")
-    return value
-
-
-def _integer(data: Any, name: str) -> int:
-    value = data.get(name) if isinstance(data, dict) else None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise PackSchemaError(f"pack.json: '{name}' must be a whole number.")
-    return value
-
-
-def _list(data: Any, name: str) -> list[Any]:
-    value = data.get(name) if isinstance(data, dict) else None
-    if not isinstance(value, list):
-        raise PackSchemaError(f"pack.json: '{name}' must be a list.")
-    return value
+_fields = FieldReader(lambda name, kind: PackSchemaError(f"pack.json: '{name}' must be {kind}."))
+_text, _integer, _list = _fields.text, _fields.whole_number, _fields.array
 
 
 def guess_role(file_name: str) -> str:

@@ -4,6 +4,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .errors import FormatError
+from .fields import is_whole_number
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -20,7 +21,7 @@ def migrate(
     if not isinstance(data, dict):
         raise error(f"The {kind} must be a JSON object, not {type(data).__name__}.")
     version = data.get("format")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+    if not is_whole_number(version) or version < 1:
         raise error(f"The {kind} has no valid 'format' version number.")
     if version > current:
         raise error(

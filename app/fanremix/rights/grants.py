@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from fanremix.domain.canonical import canonical_json
 from fanremix.domain.errors import FanRemixError, KeyringError
+from fanremix.domain.fields import FieldReader, is_number
 from fanremix.domain.policy import Policy, Use
 from fanremix.domain.recipe import Recipe
 
@@ -187,7 +188,7 @@ class Grant:
         for item in split:
             if not isinstance(item, Mapping) or isinstance(item.get("percent"), bool):
                 raise MalformedGrantError("Each revenue share in the grant needs a party and a percent.")
-            if not isinstance(item.get("percent"), int | float):
+            if not is_number(item.get("percent")):
                 raise MalformedGrantError("Each revenue share in the grant needs a number 'percent'.")
             shares.append(RevenueShare(party=str(item.get("party", "")), percent=float(item["percent"])))
         attribution = duties.get("attribution")
@@ -399,15 +400,5 @@ def verify_grant(
     return grant
 
 
-def _object(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    value = data.get(name)
-    if not isinstance(value, Mapping):
-        raise MalformedGrantError(f"The grant's '{name}' must be an object.")
-    return value
-
-
-def _text(data: Mapping[str, Any], name: str) -> str:
-    value = data.get(name)
-    if not isinstance(value, str):
-        raise MalformedGrantError(f"The grant's '{name}' must be text.")
-    return value
+_fields = FieldReader(lambda name, kind: MalformedGrantError(f"The grant's '{name}' must be {kind}."))
+_object, _text = _fields.mapping, _fields.text

@@ -58,8 +58,13 @@ class RoleRule:
 
 @dataclass(frozen=True)
 class Share:
+    """One party's part of the revenue (the policy's compensate duty; grants and provenance records repeat it)."""
+
     party: str
     percent: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"party": self.party, "percent": self.percent}
 
 
 @dataclass(frozen=True)
@@ -387,7 +392,7 @@ class Policy:
             duties.append(
                 {
                     "action": "compensate",
-                    "fanremix:split": [{"party": s.party, "percent": s.percent} for s in self.revenue_split],
+                    "fanremix:split": [s.to_dict() for s in self.revenue_split],
                 }
             )
         prohibitions: list[dict[str, Any]] = []

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .canonical import canonical_json
 from .errors import FormatError, RecipeError
 from .fields import FieldReader, is_number
+from .policy import Share
 from .recipe import Recipe
 from .versioning import migrate
 
@@ -136,15 +137,6 @@ class StemIngredient:
 
 
 @dataclass(frozen=True)
-class RevenueShare:
-    party: str
-    percent: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"party": self.party, "percent": self.percent}
-
-
-@dataclass(frozen=True)
 class RightsTerms:
     """The licence the derivative was made under: the custom `com.fanremix.rights` assertion.
 
@@ -156,7 +148,7 @@ class RightsTerms:
     policy_uid: str
     policy_hash: str
     attribution: str | None
-    revenue_split: tuple[RevenueShare, ...]
+    revenue_split: tuple[Share, ...]
     platform: str
     distribute_outside_platform: bool
     commercial_use: bool
@@ -202,7 +194,7 @@ class RightsTerms:
             percent = item.get("percent")
             if not is_number(percent):
                 raise ProvenanceError("A revenue share needs a number 'percent'.")
-            shares.append(RevenueShare(party=_text(item, "party", "a revenue share"), percent=float(percent)))
+            shares.append(Share(party=_text(item, "party", "a revenue share"), percent=float(percent)))
         grant = data.get("grant")
         if grant is not None and not isinstance(grant, dict):
             raise ProvenanceError("The rights assertion's grant must be an object or null.")
@@ -290,7 +282,7 @@ class ProvenanceRecord:
             policy_uid=policy.uid,
             policy_hash=policy.policy_hash(),
             attribution=policy.attribution,
-            revenue_split=tuple(RevenueShare(s.party, s.percent) for s in policy.revenue_split),
+            revenue_split=tuple(policy.revenue_split),
             platform=policy.platform,
             distribute_outside_platform=policy.distribute_outside_platform,
             commercial_use=policy.commercial_use,

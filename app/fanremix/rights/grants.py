@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fanremix.domain.canonical import canonical_json
 from fanremix.domain.errors import FanRemixError, KeyringError
 from fanremix.domain.fields import FieldReader, is_number
-from fanremix.domain.policy import Policy, Use
+from fanremix.domain.policy import Policy, Share, Use
 from fanremix.domain.recipe import Recipe
 
 from .signing import PublisherKey, key_id_of, load_public_key, public_key_pem
@@ -87,12 +87,6 @@ def parse_time(text: Any, where: str) -> dt.datetime:
 
 
 @dataclass(frozen=True)
-class RevenueShare:
-    party: str
-    percent: float
-
-
-@dataclass(frozen=True)
 class Grant:
     """The content of a grant (everything but the signature)."""
 
@@ -108,7 +102,7 @@ class Grant:
     expires_at: dt.datetime
     use: Use = field(default_factory=Use)
     attribution: str | None = None
-    revenue_split: tuple[RevenueShare, ...] = ()
+    revenue_split: tuple[Share, ...] = ()
     issuer: str = "fanremix"
     format: int = GRANT_FORMAT
 
@@ -141,7 +135,7 @@ class Grant:
             expires_at=issued + lifetime,
             use=use or Use(),
             attribution=policy.attribution,
-            revenue_split=tuple(RevenueShare(s.party, s.percent) for s in policy.revenue_split),
+            revenue_split=tuple(policy.revenue_split),
             issuer=issuer,
         )
 
@@ -162,7 +156,7 @@ class Grant:
             },
             "duties": {
                 "attribution": self.attribution,
-                "revenue_split": [{"party": s.party, "percent": s.percent} for s in self.revenue_split],
+                "revenue_split": [s.to_dict() for s in self.revenue_split],
             },
             "issued_at": format_time(self.issued_at),
             "expires_at": format_time(self.expires_at),
@@ -190,7 +184,7 @@ class Grant:
                 raise MalformedGrantError("Each revenue share in the grant needs a party and a percent.")
             if not is_number(item.get("percent")):
                 raise MalformedGrantError("Each revenue share in the grant needs a number 'percent'.")
-            shares.append(RevenueShare(party=str(item.get("party", "")), percent=float(item["percent"])))
+            shares.append(Share(party=str(item.get("party", "")), percent=float(item["percent"])))
         attribution = duties.get("attribution")
         if attribution is not None and not isinstance(attribution, str):
             raise MalformedGrantError("The grant's attribution must be text or null.")

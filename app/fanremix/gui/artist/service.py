@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, Signal
 
 from fanremix.workspace import Workspace
 
+from ..widgets.rights_service import LOCAL_TOKEN_KEY, FixedKeyTokenStore
 from ..workers import Job, JobContext, JobRunner
 
 if TYPE_CHECKING:
@@ -25,25 +26,14 @@ if TYPE_CHECKING:
 
 GUI_RETRIES = 3  # an unreachable service gives up after a few quick retries: the artist is waiting
 PUBLISHER_TOKEN_SUFFIX = " (publisher)"
-LOCAL_TOKEN_KEY = "local-rights-service"  # the local service changes port at every start; its token must not
 
 
-class PublisherTokenStore:
+class PublisherTokenStore(FixedKeyTokenStore):
     """Files the publisher's token under its own key (the service's URL, or the local service's fixed name, plus a
     suffix), in the same store as the fan's."""
 
     def __init__(self, store: Any, key: str):
-        self.store = store
-        self.key = key + PUBLISHER_TOKEN_SUFFIX
-
-    def get(self, _url: str) -> str | None:
-        return self.store.get(self.key)
-
-    def set(self, _url: str, token: str) -> None:
-        self.store.set(self.key, token)
-
-    def delete(self, _url: str) -> None:
-        self.store.delete(self.key)
+        super().__init__(store, key + PUBLISHER_TOKEN_SUFFIX)
 
 
 class ArtistServiceLink(QObject):

@@ -1,4 +1,9 @@
-"""The `fanremix` command. With no sub-command it opens the desktop app."""
+"""The `fanremix` command. With no sub-command it opens the desktop app.
+
+Start-up is kept short: this module imports only the standard library and the domain's errors at first. The parser
+is built in full only for the sub-command being run (see `COMMAND_GROUPS`), and handlers import what they use, so
+`fanremix --version` and `fanremix --help` load neither the audio engine, the rights layer nor Qt.
+"""
 
 import argparse
 import getpass
@@ -7,21 +12,14 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .cli_artist import add_artist_commands, prepare_pack_stems
-from .cli_render import add_render_commands
-from .cli_service import add_service_commands
-from .cli_verify import add_verify_commands
-from .domain import policy_templates
-from .domain.atomic import clean_up_after_killed_runs
-from .domain.errors import FanRemixError, PackError
-from .domain.music import format_isrc
-from .domain.policy import Policy
-from .rights.keyring import TRUST_DEMO
-from .rights.packfile import PackMetadata, build_pack, open_pack, read_manifest_unverified
-from .rights.signing import PublisherKey
-from .workspace import Workspace
+from .domain.errors import FanRemixError
+
+if TYPE_CHECKING:
+    from .domain.policy import Policy
+    from .workspace import Workspace
 
 EXIT_ERROR = 1
 EXIT_REFUSED = 3  # a pack or recipe was examined and refused
@@ -39,7 +37,9 @@ def _print(text: str = "") -> None:
 # -- keys ---------------------------------------------------------------------------------------------------------
 
 
-def cmd_keys_new(args: argparse.Namespace, workspace: Workspace) -> int:
+def cmd_keys_new(args: argparse.Namespace, workspace: "Workspace") -> int:
+    from .rights.signing import PublisherKey
+
     out = Path(args.output) if args.output else workspace.default_key_path()
     if out.exists() and not args.force:
         raise CliError(f"{out} already exists; pass --force to replace it (the old key is lost).")
@@ -57,13 +57,15 @@ def cmd_keys_new(args: argparse.Namespace, workspace: Workspace) -> int:
     return 0
 
 
-def cmd_keys_trust(args: argparse.Namespace, workspace: Workspace) -> int:
+def cmd_keys_trust(args: argparse.Namespace, workspace: "Workspace") -> int:
     key = workspace.keyring().trust_file(Path(args.public_key), name=args.name)
     _print(f"Trusted {key.key_id} ({key.name}).")
     return 0
 
 
-def cmd_keys_list(args: argparse.Namespace, workspace: Workspace) -> int:
+def cmd_keys_list(args: argparse.Namespace, workspace: "Workspace") -> int:
+    from .rights.keyring import TRUST_DEMO
+
     for key in workspace.keyring().trusted_keys():
         label = " [demo only]" if key.trust == TRUST_DEMO else ""
         _print(f"{key.key_id}  {key.name}{label}")
@@ -84,7 +86,10 @@ def _parse_roles(pairs: Sequence[str]) -> dict[str, str]:
     return roles
 
 
-def _load_policy(args: argparse.Namespace, attribution: str | None) -> Policy:
+def _load_policy(args: argparse.Namespace, attribution: str | None) -> "Policy":
+    from .domain import policy_templates
+    from .domain.policy import Policy
+
     if args.policy:
         try:
             return Policy.from_json(Path(args.policy).read_bytes())
@@ -93,7 +98,11 @@ def _load_policy(args: argparse.Namespace, attribution: str | None) -> Policy:
     return policy_templates.from_template(args.policy_template, attribution)
 
 
-def cmd_pack_create(args: argparse.Namespace, workspace: Workspace) -> int:
+def cmd_pack_create(args: argparse.Namespace, workspace: "Workspace") -> int:
+    from .cli_artist import prepare_pack_stems
+    from .rights.packfile import PackMetadata, build_pack
+    from .rights.signing import PublisherKey
+
     folder = Path(args.stem_dir)
     if not folder.is_dir():
         raise CliError(f"{folder} is not a folder of stems.")
@@ -147,6 +156,8 @@ def _slug(text: str) -> str:
 
 
 def _print_manifest(manifest) -> None:
+    from .domain.music import format_isrc
+
     _print(f"{manifest.title} — {', '.join(manifest.artists)}")
     _print(f"  pack id:  {manifest.id}")
     if manifest.isrc:
@@ -165,7 +176,10 @@ def _print_manifest(manifest) -> None:
         _print(f"    {line}")
 
 
-def cmd_pack_verify(args: argparse.Namespace, workspace: Workspace) -> int:
+def cmd_pack_verify(args: argparse.Namespace, workspace: "Workspace") -> int:
+    from .domain.errors import PackError
+    from .rights.packfile import open_pack
+
     try:
         with open_pack(Path(args.pack), workspace.keyring()) as pack:
             _print_manifest(pack.manifest)
@@ -179,7 +193,9 @@ def cmd_pack_verify(args: argparse.Namespace, workspace: Workspace) -> int:
     return 0
 
 
-def cmd_pack_info(args: argparse.Namespace, workspace: Workspace) -> int:
+def cmd_pack_info(args: argparse.Namespace, workspace: "Workspace") -> int:
+    from .rights.packfile import read_manifest_unverified
+
     manifest = read_manifest_unverified(Path(args.pack))
     _print_manifest(manifest)
     signer = manifest.signature.key_id if manifest.signature else "unsigned"
@@ -187,7 +203,7 @@ def cmd_pack_info(args: argparse.Namespace, workspace: Workspace) -> int:
     return 0
 
 
-def cmd_demo(args: argparse.Namespace, workspace: Workspace) -> int:
+def cmd_demo(args: argparse.Namespace, workspace: "Workspace") -> int:
     from .demo import make_demo_pack
 
     out = Path(args.output)
@@ -197,7 +213,7 @@ def cmd_demo(args: argparse.Namespace, workspace: Workspace) -> int:
     return 0
 
 
-def cmd_gui(args: argparse.Namespace, workspace: Workspace) -> int:
+def cmd_gui(args: argparse.Namespace, workspace: "Workspace") -> int:
     """Open the desktop app: with the pack or project given, or with the built-in demo pack."""
     if getattr(args, "artist_mode", False):
         from .gui.artist.launch import launch_artist
@@ -211,18 +227,14 @@ def cmd_gui(args: argparse.Namespace, workspace: Workspace) -> int:
 # -- parser -------------------------------------------------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fanremix", description="Fan Remix Studio: remix licensed stems.")
-    parser.add_argument("--version", action="version", version=f"fanremix {__version__}")
-    parser.add_argument("--artist", dest="artist_mode", action="store_true", help="open the app in artist mode")
-    parser.set_defaults(handler=cmd_gui, pack=None, no_audio=False, artist_mode=False)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
+def _add_gui_command(sub: Any) -> None:
     gui = sub.add_parser("gui", help="open the desktop app (the default)")
     gui.add_argument("pack", nargs="?", help="a .fanpack or .fanremix project to open instead of the demo")
     gui.add_argument("--no-audio", action="store_true", help="do not open an audio device (silent preview)")
     gui.set_defaults(handler=cmd_gui)
 
+
+def _add_key_commands(sub: Any) -> None:
     keys = sub.add_parser("keys", help="publisher keys").add_subparsers(dest="keys_command", required=True)
     new = keys.add_parser("new", help="create a publisher key pair and trust it here")
     new.add_argument("-o", "--output", help="private key file (default: in the config folder)")
@@ -235,6 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
     trust.add_argument("--name")
     trust.set_defaults(handler=cmd_keys_trust)
     keys.add_parser("list", help="show trusted keys").set_defaults(handler=cmd_keys_list)
+
+
+def _add_pack_commands(sub: Any) -> None:
+    from .domain import policy_templates
 
     pack = sub.add_parser("pack", help="stem packs").add_subparsers(dest="pack_command", required=True)
     create = pack.add_parser("create", help="build and sign a .fanpack from a folder of stems")
@@ -263,27 +279,117 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("pack")
     info.set_defaults(handler=cmd_pack_info)
 
+
+def _add_render_commands(sub: Any) -> None:
+    from .cli_render import add_render_commands
+
     add_render_commands(sub)
+
+
+def _add_verify_commands(sub: Any) -> None:
+    from .cli_verify import add_verify_commands
+
     add_verify_commands(sub)
+
+
+def _add_service_commands(sub: Any) -> None:
+    from .cli_service import add_service_commands
+
     add_service_commands(sub)
+
+
+def _add_artist_commands(sub: Any) -> None:
+    from .cli_artist import add_artist_commands
+
     add_artist_commands(sub)
 
+
+def _add_demo_command(sub: Any) -> None:
     demo = sub.add_parser("demo", help="write the built-in demo stem pack")
     demo.add_argument("-o", "--output", default="demo.fanpack")
     demo.add_argument("--seconds", type=float, default=90.0, help="song length (default 90)")
     demo.set_defaults(handler=cmd_demo)
+
+
+# The sub-commands in the order --help lists them: each group's commands with their help lines, and the function that
+# adds the group to the parser (importing the module that defines it). The help lines must be those the groups give
+# (tests/unit/test_cli_startup.py compares the two).
+COMMAND_GROUPS: tuple[tuple[dict[str, str], Callable[[Any], None]], ...] = (
+    ({"gui": "open the desktop app (the default)"}, _add_gui_command),
+    ({"keys": "publisher keys"}, _add_key_commands),
+    ({"pack": "stem packs"}, _add_pack_commands),
+    (
+        {
+            "recipe": "write a remix recipe (JSON) for a pack, for scripts and batches",
+            "render": "render a recipe to an audio file",
+        },
+        _add_render_commands,
+    ),
+    ({"verify": "check a remix's Content Credentials (C2PA): who, what, under which licence"}, _add_verify_commands),
+    (
+        {
+            "serve": "run the rights service",
+            "account": "your account on the rights service",
+            "submit": "submit a remix: an exported file, or a project/recipe to export",
+            "submissions": "list your submissions and their status",
+            "outbox": "submissions waiting to be sent",
+        },
+        _add_service_commands,
+    ),
+    (
+        {
+            "policy": "remix policies: start one from a template, show one in words",
+            "stems": "check a folder of stems before packing it",
+            "publish": "register a signed pack with the rights service",
+            "review": "list and decide on submissions made from your packs",
+            "artist": "open the desktop app in artist mode",
+        },
+        _add_artist_commands,
+    ),
+    ({"demo": "write the built-in demo stem pack"}, _add_demo_command),
+)
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The `fanremix` parser. Given the arguments it is for, only the group of the sub-command they run is built in
+    full: the others are listed by name and help line alone, and their modules are not imported."""
+    parser = argparse.ArgumentParser(prog="fanremix", description="Fan Remix Studio: remix licensed stems.")
+    parser.add_argument("--version", action="version", version=f"fanremix {__version__}")
+    parser.add_argument("--artist", dest="artist_mode", action="store_true", help="open the app in artist mode")
+    parser.set_defaults(handler=cmd_gui, pack=None, no_audio=False, artist_mode=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    command = None if argv is None else _command_in(argv)
+    for commands, add_group in COMMAND_GROUPS:
+        if argv is None or command in commands:
+            add_group(sub)
+        else:
+            for name, text in commands.items():
+                sub.add_parser(name, help=text)  # never chosen: `command` is not one of these
     return parser
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The sub-command `argv` runs: its first word that is not an option (the top-level options take no value)."""
+    words = iter(argv)
+    for word in words:
+        if word == "--":
+            return next(words, None)
+        if not word.startswith("-"):
+            return word
+    return None
 
 
 OPENABLE_SUFFIXES = (".fanpack", ".fanremix")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0].lower().endswith(OPENABLE_SUFFIXES):  # `fanremix song.fanpack`, as a file manager runs it
         argv = ["gui", *argv]
-    args = parser.parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
+    from .domain.atomic import clean_up_after_killed_runs
+    from .workspace import Workspace
+
     handler: Callable[[argparse.Namespace, Workspace], int] = args.handler
     clean_up_after_killed_runs()  # partial exports and work folders a killed run left behind
     try:

@@ -14,7 +14,7 @@ from fanremix.domain.errors import FanRemixError
 from fanremix.domain.recipe import MASTER
 from fanremix.gui.peaks import compute_peaks, load_or_compute_peaks
 from fanremix.gui.project import Project, ProjectError, load_project, save_project
-from fanremix.gui.session import Session, clock, engine_commands
+from fanremix.gui.session import UNDO_LIMIT, Session, clock, engine_commands
 from fanremix.gui.settings import MAX_RECENT, GuiSettings
 from fanremix.gui.workers import JobRunner
 from fanremix.rights.packfile import open_pack
@@ -56,6 +56,25 @@ def test_fader_moves_merge_into_one_undo_step_until_the_gesture_ends(session) ->
     session.undo_stack.undo()
     assert session.recipe.stem("drums").gain_db == 0.0
     assert not session.is_dirty
+
+
+def test_the_undo_history_keeps_only_the_newest_steps(session) -> None:
+    assert session.undo_stack.undoLimit() == UNDO_LIMIT
+    dropped = 25
+    for step in range(1, UNDO_LIMIT + dropped + 1):
+        assert session.set_gain("drums", -step / 100)  # -0.01 dB, -0.02 dB, ...: each a new recipe
+        session.seal()  # each move its own undo step
+    assert session.undo_stack.count() == UNDO_LIMIT
+    oldest = session.undo_stack.command(0)
+    assert oldest.before.stem("drums").gain_db == -dropped / 100  # the 25 oldest steps are gone
+    session.undo_stack.undo()
+    assert session.recipe.stem("drums").gain_db == -(UNDO_LIMIT + dropped - 1) / 100
+    while session.undo_stack.canUndo():
+        session.undo_stack.undo()
+    assert session.recipe.stem("drums").gain_db == -dropped / 100  # as far back as the history goes
+    assert session.is_dirty  # the saved state fell off the history: undoing does not reach it
+    session.undo_stack.redo()
+    assert session.recipe.stem("drums").gain_db == -(dropped + 1) / 100
 
 
 def test_moving_back_to_where_a_gesture_started_leaves_no_undo_step(session) -> None:

@@ -28,6 +28,7 @@ from fanremix.domain.recipe import MASTER, Chain, Effect, Recipe
 from fanremix.domain.stem_pack import PackManifest, Stem
 
 MERGE_WINDOW_S = 1.2  # consecutive moves of the same control within this time are one undo step
+UNDO_LIMIT = 1000  # undo steps kept per session (about 1.6 KB each); older ones are dropped
 MIN_GAIN_DB = -60.0
 MAX_GAIN_DB = 12.0
 SILENT_GAIN_DB = -60.0  # at or below this a stem counts as silent (policy.SILENT_BELOW_DB)
@@ -150,6 +151,7 @@ class Session(QObject):
         self.engine: EngineLike | None = engine
         self._chain_builder = chain_builder
         self.undo_stack = QUndoStack(self)
+        self.undo_stack.setUndoLimit(UNDO_LIMIT)  # only possible while the stack is empty
         self.project_path: Path | None = None
         self._recipe = recipe if recipe is not None else self.default_recipe()
         self._violations = self._check(self._recipe)

@@ -34,6 +34,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check app tests $(wildcard bench)
 	$(VENV)/bin/ruff format --check app tests $(wildcard bench)
+	$(VENV)/bin/bandit -q -r app -ll
 
 contracts: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache

@@ -44,8 +44,9 @@ def free_port(host: str = HOST) -> int:
 def is_healthy(url: str, timeout: float = 1.0) -> bool:
     if not url.startswith(("http://", "https://")):  # the URL may come from local.json: never file:// or others
         return False
+    health = url.rstrip("/") + "/v1/health"
     try:
-        with urllib.request.urlopen(url.rstrip("/") + "/v1/health", timeout=timeout) as response:  # nosec B310
+        with urllib.request.urlopen(health, timeout=timeout) as response:  # nosec B310 # http(s) only: checked above
             return response.status == 200 and json.loads(response.read()).get("status") == "ok"
     except (OSError, ValueError, urllib.error.URLError):
         return False

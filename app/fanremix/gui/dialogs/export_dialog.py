@@ -9,12 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
-    QLabel,
-    QProgressBar,
     QVBoxLayout,
     QWidget,
 )
@@ -116,22 +114,12 @@ class ExportDialog(RemixOutputDialog):
         self.progress_box = QFrame()
         progress_layout = QVBoxLayout(self.progress_box)
         progress_layout.setContentsMargins(0, 0, 0, 0)
-        self.stage_label = QLabel("")
-        self.stage_label.setObjectName("Muted")
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.progress.setTextVisible(False)
-        self.progress.setAccessibleName("Export progress")
-        progress_layout.addWidget(self.stage_label)
-        progress_layout.addWidget(self.progress)
+        for widget in self._new_progress("Export progress"):
+            progress_layout.addWidget(widget)
         layout.addWidget(self.progress_box)
         self.progress_box.setVisible(False)
 
-        self.result_label = QLabel()
-        self.result_label.setWordWrap(True)
-        self.result_label.setTextFormat(Qt.TextFormat.RichText)
-        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.result_label.setAccessibleName("Export result")
+        self.result_label = self._new_outcome_label("Export result")
         layout.addWidget(self.result_label)
         self.result_label.setVisible(False)
 

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -42,8 +43,8 @@ class RemixOutputDialog(QDialog):
     """The shared part of the export and submit dialogs.
 
     A subclass sets `browse_title` (the file chooser's title), `action_tip` (the action button's tooltip when the
-    remix is allowed) and optionally `busy_tip` (put on the settings while the job runs), provides `_summary_text()`
-    and `stage_label`, and may narrow `_ready()`.
+    remix is allowed) and optionally `busy_tip` (put on the settings while the job runs), provides `_summary_text()`,
+    and may narrow `_ready()`.
     """
 
     browse_title = "Save as"
@@ -58,7 +59,6 @@ class RemixOutputDialog(QDialog):
         self.result: Any = None
         self.file_dialog: QFileDialog | None = None
         self.settings: list[QWidget] = []  # what cannot change while the job runs
-        self.stage_label: QLabel
 
     # -- building -----------------------------------------------------------------------------------------------
     def _add_heading(self, title: str) -> QVBoxLayout:
@@ -115,6 +115,26 @@ class RemixOutputDialog(QDialog):
         self.violation_label.setWordWrap(True)
         self.violation_label.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(self.violation_label)
+
+    def _new_progress(self, name: str) -> tuple[QLabel, QProgressBar]:
+        """`stage_label` (what the job is doing) and `progress` (0 to 1000), for the subclass to place."""
+        self.stage_label = QLabel()
+        self.stage_label.setObjectName("Muted")
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress.setAccessibleName(name)
+        return self.stage_label, self.progress
+
+    @staticmethod
+    def _new_outcome_label(name: str) -> QLabel:
+        """A label for how the job ended: rich text the fan can select and copy."""
+        label = QLabel()
+        label.setWordWrap(True)
+        label.setTextFormat(Qt.TextFormat.RichText)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        label.setAccessibleName(name)
+        return label
 
     def _add_buttons(
         self, layout: QVBoxLayout, action: str, on_action: Any, leading: tuple[QWidget, ...] = ()

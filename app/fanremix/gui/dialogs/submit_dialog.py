@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
     QWidget,
 )
@@ -128,20 +127,10 @@ class SubmitDialog(RemixOutputDialog):
             self.step_marks[step] = mark
             self.step_labels[step] = label
         layout.addLayout(steps)
-        self.stage_label = QLabel()
-        self.stage_label.setObjectName("Muted")
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.progress.setTextVisible(False)
-        self.progress.setAccessibleName("Submission progress")
-        layout.addWidget(self.stage_label)
-        layout.addWidget(self.progress)
+        for widget in self._new_progress("Submission progress"):
+            layout.addWidget(widget)
 
-        self.outcome_label = QLabel()
-        self.outcome_label.setWordWrap(True)
-        self.outcome_label.setTextFormat(Qt.TextFormat.RichText)
-        self.outcome_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.outcome_label.setAccessibleName("Submission outcome")
+        self.outcome_label = self._new_outcome_label("Submission outcome")
         layout.addWidget(self.outcome_label)
 
         self.submissions_button = QPushButton("Show my submissions")

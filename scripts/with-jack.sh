@@ -6,7 +6,9 @@
 set -uo pipefail
 started=""
 start_jack() {
-    JACK_NO_AUDIO_RESERVATION=1 jackd "$@" -d dummy -r 44100 -p 512 >/tmp/fanremix-jackd.log 2>&1 &
+    # the log keeps its first megabyte: a server that complains every cycle must not fill the disk
+    JACK_NO_AUDIO_RESERVATION=1 jackd "$@" -d dummy -r 44100 -p 512 \
+        > >(head -c 1000000 >/tmp/fanremix-jackd.log; cat >/dev/null) 2>&1 &
     started=$!
     if ! jack_wait -w -t 10 >/dev/null 2>&1 || ! kill -0 "$started" 2>/dev/null; then
         kill "$started" 2>/dev/null

@@ -1,17 +1,25 @@
 """The real-time preview engine.
 
-    GUI thread --typed commands--> render thread --SPSC ring--> PortAudio callback
+    GUI thread --typed commands--> render thread --SPSC ring--> output callback
                   <--one-slot mailbox (transport, meters)--
 
 The rules that keep audio glitch-free (see docs/realtime.md):
-- The PortAudio callback only copies from the preallocated ring into `outdata` and zero-fills on underrun. It takes
-  no lock, allocates no buffers, logs nothing and never touches pedalboard or Qt. (Python itself creates small
-  slice objects; no sample buffer is ever allocated there.)
+- The output callback only copies from a preallocated single-producer/single-consumer ring and zero-fills on
+  underrun. It takes no lock, allocates no buffers, logs nothing and never touches pedalboard or Qt.
+- On a device, that callback is PortAudio's own, in C: the stream is opened in PortAudio's blocking mode, whose
+  host-API thread copies from PortAudio's preallocated ring (PaUtilRingBuffer) into the device buffer, and the
+  render thread writes into that ring only as much as it has room for, so it never blocks. A Python callback would
+  need the GIL once per block period; on a loaded machine the thread holding the GIL can be descheduled for longer
+  than a period, and the callback misses its deadline. Measured on the JACK dummy device with two busy processes
+  and a Python thread that holds the GIL in bursts: 150 to 340 xruns in 40 s with a Python callback, 0 to 25 with
+  PortAudio's C callback (see docs/realtime.md). Without a device, `NullOutput` runs a clock-paced Python consumer
+  of our own `SpscRing`.
 - The render thread renders ahead of playback through a `BlockSource` (the preview graph), applies commands only
   at block boundaries, and publishes transport state and meters to a one-slot mailbox the GUI polls.
 - The engine never calls back into the GUI.
 """
 
+import atexit
 import contextlib
 import gc
 import math
@@ -32,6 +40,10 @@ from .resample import SincResampler
 
 CHANNELS = 2
 RING_CAPACITY_FRAMES = 16384  # power of two, far above the target fill
+# The latency asked of a device stream sizes PortAudio's ring (JACK: the next power of two at or above this many
+# seconds of frames, 8192 at 44.1 kHz) or the host's buffer (ALSA). It is room, not delay: the render thread keeps
+# only the target fill queued in it.
+DEVICE_RING_S = 0.1
 DEFAULT_TARGET_FILL_FRAMES = 2048  # how far ahead the render thread keeps the ring: ~46 ms at 44.1 kHz
 METADATA_SLOTS = 256  # blocks of metadata kept for mapping the read position back to the song
 DECLICK_S = 0.005  # fade used when pausing and seeking
@@ -94,6 +106,92 @@ class SpscRing:
             out[count:] = 0.0
         self.read += count
         return count
+
+
+class PortAudioRing:
+    """The output ring when a device is open: PortAudio's own, inside a blocking-mode stream (render thread only).
+
+    PortAudio's host-API thread drains it in C and zero-fills when it is empty, so playback never waits for the
+    GIL. Its size is not exposed: `capacity` starts from PortAudio's sizing rule and grows to the most free space
+    ever seen. `read` counts the frames written here that have been played.
+    """
+
+    def __init__(self, stream: Any, capacity: int):
+        self.stream = stream
+        self.capacity = capacity
+        self.written = 0
+        self.underflows = 0  # reported by the host API on write (ALSA does; JACK's blocking layer does not)
+
+    def fill(self) -> int:
+        free = self.free()
+        if free > self.capacity:
+            self.capacity = free
+        return self.capacity - free
+
+    def free(self) -> int:
+        try:
+            active, free = self.stream.active, int(self.stream.write_available)
+        except Exception as exc:  # sounddevice.PortAudioError: the device is gone
+            raise DeviceError(f"the audio device went away ({exc})") from exc
+        if not active:  # PortAudio ended the stream (its device went away): nothing drains the ring any more
+            raise DeviceError("the audio device went away")
+        return free
+
+    def write(self, block: np.ndarray) -> None:
+        """Producer side. The caller checks `free()` first, so PortAudio never blocks here."""
+        try:
+            underflowed = self.stream.write(np.ascontiguousarray(block, dtype=np.float32))
+        except Exception as exc:
+            raise DeviceError(f"the audio device went away ({exc})") from exc
+        if underflowed:
+            self.underflows += 1
+        self.written += block.shape[0]
+
+    @property
+    def read(self) -> int:
+        # the ring starts full of silence, so early on more frames are queued than were written
+        return self.written - min(self.fill(), self.written)
+
+
+_ABANDONED_STREAMS: list[Any] = []  # device streams that could not be stopped (see _close_output)
+
+
+def _close_output(stream: Any, ring: Any) -> None:
+    """Stop and close an output stream without ever hanging.
+
+    PortAudio's JACK blocking layer waits for its ring to drain before it stops a stream, and nothing drains it once
+    the JACK server has gone. So a device stream is first given the time its queued audio takes to play; if it is
+    inactive with audio still queued, it is left open, and PortAudio's exit-time clean-up (which would wait the same
+    way) is skipped: the operating system releases what is left when the process ends.
+    """
+    if isinstance(ring, PortAudioRing):
+        deadline = time.monotonic() + ring.capacity / max(stream.samplerate, 1.0) + 0.5
+        pause = threading.Event()
+        drained = False
+        while time.monotonic() < deadline:
+            try:
+                if ring.fill() == 0:
+                    drained = True
+                    break
+            except DeviceError:  # inactive: nothing will drain it
+                drained = int(stream.write_available) >= ring.capacity
+                break
+            pause.wait(0.005)
+        if not drained:
+            _ABANDONED_STREAMS.append(stream)
+            sd = portaudio()
+            if sd is not None and hasattr(sd, "_exit_handler"):
+                atexit.unregister(sd._exit_handler)
+            return
+    with contextlib.suppress(Exception):  # a device that vanished may refuse to stop
+        stream.stop()
+        stream.close()
+
+
+def portaudio_ring_capacity(latency_s: float, rate: int, block_frames: int) -> int:
+    """PortAudio's JACK blocking layer: a power of two at least latency × rate and at least three blocks."""
+    wanted = max(int(latency_s * rate), 3 * block_frames, 32)
+    return 1 << (wanted - 1).bit_length()
 
 
 class Mailbox:
@@ -258,11 +356,12 @@ class TransportState:
 class EngineStats:
     """Counters for tests and benchmarks; written by one thread each, read by anyone."""
 
-    callbacks: int = 0
-    underflows: int = 0  # PortAudio reported output_underflow
-    underflow_at: np.ndarray = field(default_factory=lambda: np.zeros(64, dtype=np.int64))  # callback numbers
-    ring_underruns: int = 0  # the ring was short while audio was expected
-    callback_ns: list[int] = field(default_factory=list)  # filled only when timing is on
+    callbacks: int = 0  # of our own callback (the null output); a device's callback is PortAudio's, in C
+    underflows: int = 0  # PortAudio reported an output underflow
+    underflow_at: np.ndarray = field(default_factory=lambda: np.zeros(64, dtype=np.int64))  # callback/block numbers
+    ring_underruns: int = 0  # the ring ran dry while audio was expected
+    callback_ns: list[int] = field(default_factory=list)  # filled only when timing is on (null output)
+    cpu_load: list[float] = field(default_factory=list)  # a device's callback time / block period, per PortAudio
     render_ns: list[int] = field(default_factory=list)
     render_frames: int = 0
     min_fill: int = RING_CAPACITY_FRAMES
@@ -375,17 +474,20 @@ class Engine:
                     sd.check_output_settings(device=device, samplerate=self.device_rate, channels=CHANNELS)
                 except Exception:  # the device cannot run at the pack's rate: run at its own and resample
                     self._use_rate(round(sd.query_devices(device, "output")["default_samplerate"]))
+                room = DEVICE_RING_S if latency is None or isinstance(latency, str) else max(latency, DEVICE_RING_S)
+                # no callback: PortAudio's blocking mode, whose own C callback drains PortAudio's ring
                 self._stream = sd.OutputStream(
                     samplerate=self.device_rate,
                     blocksize=self.block_frames,
                     device=device,
                     channels=CHANNELS,
                     dtype="float32",
-                    latency=latency if latency is not None else "low",
-                    callback=self._callback,
+                    latency=room,
                     finished_callback=self._stream_finished,
                 )
                 self._stream.start()
+                capacity = portaudio_ring_capacity(room, self.device_rate, self.block_frames)
+                self.ring = PortAudioRing(self._stream, max(capacity, self._stream.write_available))
                 self.device_state = f"audio out: {self._device_name(sd, device)}"
                 if self._resampler is not None:
                     self.device_state += f" (resampling {self.sample_rate} → {self.device_rate} Hz)"
@@ -408,6 +510,11 @@ class Engine:
     @property
     def has_device(self) -> bool:
         return self._stream is not None and not isinstance(self._stream, NullOutput)
+
+    @property
+    def played_frames(self) -> int:
+        """Rendered frames that the output has consumed (device frames)."""
+        return self.ring.read
 
     def _stream_finished(self) -> None:
         # PortAudio calls this when the stream stops, including when the device disappears
@@ -458,9 +565,7 @@ class Engine:
         self._thread.join(timeout=5)
         stream, self._stream = self._stream, None
         if stream is not None:
-            with contextlib.suppress(Exception):  # a device that vanished may refuse to stop
-                stream.stop()
-                stream.close()
+            _close_output(stream, self.ring)
         sys.setswitchinterval(self._previous_switch_interval)
 
     def __enter__(self) -> "Engine":
@@ -473,12 +578,15 @@ class Engine:
     def _render_loop(self) -> None:
         period = self.block_frames / self.sample_rate
         while not self._quit.is_set():
-            self._drain_commands()
-            if self._device_lost.is_set():
+            try:
+                self._drain_commands()
+                if self._device_lost.is_set():
+                    self._handle_device_lost()
+                if self._playing:
+                    self._top_up()
+                self._publish()
+            except DeviceError:  # the device went away under a write
                 self._handle_device_lost()
-            if self._playing:
-                self._top_up()
-            self._publish()
             self._wake.wait(timeout=period / 4)
             self._wake.clear()
 
@@ -512,6 +620,11 @@ class Engine:
 
     def _top_up(self, prefill: bool = False) -> None:
         target = self.target_fill + getattr(self.source, "extra_lead_frames", 0)
+        ring = self.ring
+        if isinstance(ring, PortAudioRing):
+            target = min(target, ring.capacity - self._ring_block)
+            if self._expect_audio and ring.fill() == 0:  # PortAudio's callback found it empty: silence was played
+                self.stats.ring_underruns += 1
         while self.ring.fill() < target and self.ring.free() >= self._ring_block:
             if self.source.finished:
                 self._playing = False
@@ -521,6 +634,8 @@ class Engine:
         fill = self.ring.fill()
         if not prefill and self._timing:
             self.stats.fills.append(fill)
+            if self.has_device:
+                self.stats.cpu_load.append(float(self._stream.cpu_load))
         if fill < self.stats.min_fill and not prefill:
             self.stats.min_fill = fill
 
@@ -541,6 +656,11 @@ class Engine:
         self._meta_start[slot] = self.ring.written
         self.ring.write(block)
         self._blocks_written += 1
+        if isinstance(self.ring, PortAudioRing) and self.ring.underflows != self.stats.underflows:
+            stats = self.stats
+            if stats.underflows < stats.underflow_at.size:
+                stats.underflow_at[stats.underflows] = self._blocks_written
+            stats.underflows = self.ring.underflows
         if self._timing:
             self.stats.render_ns.append(time.perf_counter_ns() - started)
         self.stats.render_frames += frames
@@ -588,5 +708,10 @@ class Engine:
         self._playing = False
         self._expect_audio = False
         self.device_state = "the audio device went away; playback stopped"
+        lost, self._stream = self._stream, None
+        _close_output(lost, self.ring)
+        self.ring = SpscRing()
+        self._blocks_written = 0
+        self._meta = [None] * METADATA_SLOTS
         self._stream = NullOutput(self.device_rate, self.block_frames, self._callback)
         self._stream.start()

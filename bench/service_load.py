@@ -182,7 +182,7 @@ def postgres_available() -> str | None:
     try:
         import psycopg  # noqa: F401
     except ImportError:
-        return "the psycopg driver is not installed (pip install 'psycopg[binary]')"
+        return "the psycopg driver is not installed (.venv/bin/pip install -e '.[postgres]')"
     return None
 
 

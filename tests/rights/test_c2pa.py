@@ -20,6 +20,7 @@ from fanremix.domain.provenance import (
     SOURCE_HUMAN_EDITS,
     ProvenanceError,
     ProvenanceRecord,
+    RightsTerms,
 )
 from fanremix.domain.recipe import Effect, Recipe
 from fanremix.rights import c2pa as credentials
@@ -478,3 +479,19 @@ def test_destination_must_match_the_record_format(tmp_path: Path, opened: Opened
 def test_status_codes_have_words() -> None:
     for code in ("assertion.dataHash.mismatch", "claimSignature.mismatch", "signingCredential.untrusted"):
         assert credentials.STATUS_MEANINGS[code].endswith(")") or credentials.STATUS_MEANINGS[code].endswith(".")
+
+
+@pytest.mark.parametrize("percent", [float("nan"), float("-inf")])
+def test_a_rights_assertion_with_a_non_finite_revenue_share_is_refused(percent) -> None:
+    terms = {
+        "policy": {"uid": "urn:policy:1", "hash": "ab" * 32},
+        "grant": None,
+        "attribution": "Remix of Song",
+        "revenue_split": [{"party": "Label", "percent": percent}],
+        "distribution": {"platform": "fanremix", "outside_platform": False},
+        "commercial_use": False,
+    }
+    with pytest.raises(ProvenanceError, match="finite number"):
+        RightsTerms.from_dict(terms)
+    terms["revenue_split"][0]["percent"] = 100  # the same terms with a real share are read
+    assert RightsTerms.from_dict(terms).revenue_split[0].percent == 100

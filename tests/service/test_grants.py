@@ -91,3 +91,13 @@ def test_workers_starting_together_share_one_signing_key(tmp_path) -> None:
     assert len({signer.key_id for signer in signers}) == 1
     assert path.stat().st_mode & 0o077 == 0
     assert sorted(p.name for p in path.parent.iterdir()) == ["grant.pem", "grant.pem.pub"]
+
+
+@pytest.mark.parametrize("percent", [float("nan"), float("inf")])
+def test_a_revenue_share_that_is_not_a_finite_number_is_refused(percent) -> None:
+    """JSON readers accept NaN and Infinity; a grant carrying one as a share of the revenue is malformed."""
+    document = issue(GrantSigner.generate())
+    assert document["duties"]["revenue_split"], "the demo policy has a revenue split"
+    document["duties"]["revenue_split"][0]["percent"] = percent
+    with pytest.raises(MalformedGrantError, match="finite number"):
+        Grant.from_dict(document)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .canonical import canonical_json
 from .errors import FormatError, RecipeError
-from .fields import FieldReader, is_number
+from .fields import FieldReader, is_finite_number
 from .policy import Share
 from .recipe import Recipe
 from .versioning import migrate
@@ -192,8 +192,8 @@ class RightsTerms:
         for item in split:
             item = _object(item, "a revenue share")
             percent = item.get("percent")
-            if not is_number(percent):
-                raise ProvenanceError("A revenue share needs a number 'percent'.")
+            if not is_finite_number(percent):  # JSON readers accept NaN and Infinity; a split may not
+                raise ProvenanceError("A revenue share needs a finite number 'percent'.")
             shares.append(Share(party=_text(item, "party", "a revenue share"), percent=float(percent)))
         grant = data.get("grant")
         if grant is not None and not isinstance(grant, dict):

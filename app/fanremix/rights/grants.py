@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from fanremix.domain.canonical import canonical_json
 from fanremix.domain.errors import FanRemixError, KeyringError
-from fanremix.domain.fields import FieldReader, is_number
+from fanremix.domain.fields import FieldReader, is_finite_number
 from fanremix.domain.policy import Policy, Share, Use
 from fanremix.domain.recipe import Recipe
 
@@ -182,8 +182,8 @@ class Grant:
         for item in split:
             if not isinstance(item, Mapping) or isinstance(item.get("percent"), bool):
                 raise MalformedGrantError("Each revenue share in the grant needs a party and a percent.")
-            if not is_number(item.get("percent")):
-                raise MalformedGrantError("Each revenue share in the grant needs a number 'percent'.")
+            if not is_finite_number(item.get("percent")):  # JSON readers accept NaN and Infinity; a split may not
+                raise MalformedGrantError("Each revenue share in the grant needs a finite number 'percent'.")
             shares.append(Share(party=str(item.get("party", "")), percent=float(item["percent"])))
         attribution = duties.get("attribution")
         if attribution is not None and not isinstance(attribution, str):

@@ -296,9 +296,11 @@ def test_export_writes_a_file_that_reads_back(qtbot, window, tmp_path) -> None:
     destination = tmp_path / "out" / "remix.flac"
     dialog.destination_edit.setText(str(destination))
     progress: list[float] = []
+    loudness_tip = dialog.loudness_combo.toolTip()
     job = dialog.start_export()
     job.progress.connect(lambda _stage, fraction: progress.append(fraction))
     assert dialog.close_button.text() == "Cancel"
+    assert dialog.loudness_combo.toolTip() == dialog.busy_tip  # says why it cannot change now
     with qtbot.waitSignal(dialog.exported, timeout=60_000) as done:
         pass
     result = done.args[0]
@@ -310,6 +312,7 @@ def test_export_writes_a_file_that_reads_back(qtbot, window, tmp_path) -> None:
     text = dialog.result_label.text()
     assert "LUFS" in text and "dBTP" in text and "00:04.0" in text
     assert dialog.close_button.text() == "Close"
+    assert dialog.loudness_combo.toolTip() == loudness_tip  # and explains itself again once the export is done
     save_at_window_sizes(window, dialog, "export-dialog-done")
 
 

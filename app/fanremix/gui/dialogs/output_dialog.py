@@ -59,6 +59,7 @@ class RemixOutputDialog(QDialog):
         self.result: Any = None
         self.file_dialog: QFileDialog | None = None
         self.settings: list[QWidget] = []  # what cannot change while the job runs
+        self._own_tips: dict[QWidget, str] = {}  # their tooltips, kept while the busy tip replaces them
 
     # -- building -----------------------------------------------------------------------------------------------
     def _add_heading(self, title: str) -> QVBoxLayout:
@@ -202,7 +203,10 @@ class RemixOutputDialog(QDialog):
         for widget in self.settings:
             widget.setEnabled(editable)
             if not editable and self.busy_tip is not None:
+                self._own_tips.setdefault(widget, widget.toolTip())
                 widget.setToolTip(self.busy_tip)
+            elif editable and widget in self._own_tips:
+                widget.setToolTip(self._own_tips.pop(widget))
 
     def _format_changed(self) -> None:
         suffix = self.formats[self.format_name].suffix

@@ -100,6 +100,8 @@ def submit_recipe(
         grant = client.grant(recipe)
         identity = service_identity(client, workspace)
         step(STEP_RENDER)
-        export_with_provenance(opened, recipe, destination, fmt, identity, grant, render=render)
+        exported = export_with_provenance(opened, recipe, destination, fmt, identity, grant, render=render)
     step(STEP_SUBMIT)
-    return SubmitResult(outcome=outbox.submit(client, destination), exported=destination)
+    # formats that cannot hold the record (OGG) carry it in a .c2pa sidecar, which goes with the file
+    outcome = outbox.submit(client, exported.path, sidecar=exported.sidecar)
+    return SubmitResult(outcome=outcome, exported=exported.path)

@@ -100,6 +100,23 @@ def test_demo_pack_to_accepted_submission_through_the_cli(service, registered_de
     assert "empty" in capsys.readouterr().out
 
 
+def test_an_ogg_remix_is_submitted_with_its_sidecar_and_accepted(
+    service, registered_demo, tmp_path, monkeypatch, capsys
+):
+    """OGG cannot hold the record, so it travels in a .c2pa sidecar; the service needs both to accept the remix."""
+    url = ["--service", service.url]
+    assert fanremix(["account", "register", "e2e-ogg", "--password-stdin", *url], PASSWORD + "\n", monkeypatch) == 0
+    manifest = read_manifest_unverified(registered_demo)
+    recipe = Recipe.for_stems(manifest.id, manifest.pack_hash(), [s.id for s in manifest.stems], pitch_semitones=1.0)
+    recipe_file = tmp_path / "ogg-remix.json"
+    recipe_file.write_text(recipe.to_json())
+    capsys.readouterr()
+    assert fanremix(["submit", str(recipe_file), "--pack", str(registered_demo), "--format", "ogg", *url]) == 0
+    out = capsys.readouterr().out
+    assert "accepted" in out, out
+    assert (tmp_path / "ogg-remix.ogg").is_file() and (tmp_path / "ogg-remix.c2pa").is_file()
+
+
 def test_a_recipe_outside_the_policy_gets_no_grant_through_the_cli(
     service, registered_demo, tmp_path, monkeypatch, capsys
 ):

@@ -61,7 +61,12 @@ def connect(workspace: Workspace, explicit: str | None = None) -> Iterator[Right
         url = local.url
         with contextlib.suppress(FanRemixError):  # the demo pack is what a first-time user remixes
             register_demo_pack(url, workspace)
-    client = RightsClient(url, ca_bundle=config.ca_bundle, token_store=TokenStore(workspace.paths.config))
+    store: Any = TokenStore(workspace.paths.config)
+    if local is not None:
+        from .local_service import LOCAL_TOKEN_KEY, FixedKeyTokenStore
+
+        store = FixedKeyTokenStore(store, LOCAL_TOKEN_KEY)  # its port changes at every start; the account stays
+    client = RightsClient(url, ca_bundle=config.ca_bundle, token_store=store)
     try:
         yield client
     finally:

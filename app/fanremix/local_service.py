@@ -20,6 +20,7 @@ import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .domain.atomic import atomic_write_bytes
 from .domain.errors import FanRemixError
@@ -33,6 +34,30 @@ PUBLISHER_FILE = "local-publisher.json"
 
 class LocalServiceError(FanRemixError):
     """The local rights service could not be started."""
+
+
+LOCAL_TOKEN_KEY = "local-rights-service"  # the key the local service's token is filed under
+
+
+class FixedKeyTokenStore:
+    """A token store that files every token under one key, whatever the URL.
+
+    The local service listens on a free port chosen at each start, so keying its token by URL (as `TokenStore` does)
+    would sign the fan out at every start although the account (in the local database) is still there.
+    """
+
+    def __init__(self, store: Any, key: str):
+        self.store = store
+        self.key = key
+
+    def get(self, _url: str) -> str | None:
+        return self.store.get(self.key)
+
+    def set(self, _url: str, token: str) -> None:
+        self.store.set(self.key, token)
+
+    def delete(self, _url: str) -> None:
+        self.store.delete(self.key)
 
 
 def free_port(host: str = HOST) -> int:

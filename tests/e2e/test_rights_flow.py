@@ -139,3 +139,13 @@ def _get(url: str) -> str:
 
     with urllib.request.urlopen(url, timeout=5) as response:
         return response.read().decode()
+
+
+def test_the_local_service_remembers_the_sign_in_across_commands(monkeypatch, capsys) -> None:
+    """With no service configured each command starts the built-in one, on a new free port each time; the fan signed
+    in by the first command is still signed in for the next."""
+    monkeypatch.delenv("FANREMIX_SERVICE_URL", raising=False)
+    assert fanremix(["account", "register", "local-fan", "--password-stdin"], PASSWORD + "\n", monkeypatch) == 0
+    capsys.readouterr()
+    assert fanremix(["account", "whoami"]) == 0
+    assert "local-fan" in capsys.readouterr().out

@@ -25,6 +25,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QWidget
 
 from fanremix.domain.errors import FanRemixError
+from fanremix.local_service import LOCAL_TOKEN_KEY, FixedKeyTokenStore
 from fanremix.submit_flow import outbox_for, service_url
 from fanremix.workspace import Workspace
 
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 # outbox resends later anyway. The command line keeps the client's longer default.
 GUI_RETRIES = 3
 RETRY_INTERVAL_MS = 60_000  # while offline, or while submissions wait in the outbox, try again this often
-LOCAL_TOKEN_KEY = "local-rights-service"  # the key the local service's token is filed under (see FixedKeyTokenStore)
 
 
 class ServiceState(StrEnum):
@@ -48,27 +48,6 @@ class ServiceState(StrEnum):
     STARTING = "starting"
     READY = "ready"
     OFFLINE = "offline"
-
-
-class FixedKeyTokenStore:
-    """A token store that files every token under one key, whatever the URL.
-
-    The local service listens on a free port chosen at each start, so keying its token by URL (as `TokenStore` does)
-    would sign the fan out at every start although the account (in the local database) is still there.
-    """
-
-    def __init__(self, store: Any, key: str):
-        self.store = store
-        self.key = key
-
-    def get(self, _url: str) -> str | None:
-        return self.store.get(self.key)
-
-    def set(self, _url: str, token: str) -> None:
-        self.store.set(self.key, token)
-
-    def delete(self, _url: str) -> None:
-        self.store.delete(self.key)
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,19 @@
-"""Shared fixtures. Every test gets its own config/data/cache folders; Qt runs offscreen."""
+"""Shared fixtures. Every test gets its own config/data/cache folders and its own OS keyring; Qt runs offscreen."""
 
 import os
 from pathlib import Path
 
+import keyring
+import keyring.backend
+import keyring.core
 import numpy as np
 import pytest
 import soundfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Processes the tests start (the app, the CLI, crash tests) never use the keyring of the person running the suite:
+# with keyring's "fail" backend they keep API tokens in a file in their test's own config folder.
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
 
 from fanremix.domain import policy_templates
 from fanremix.paths import AppPaths
@@ -24,6 +30,41 @@ def isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
     for name in ("CONFIG", "DATA", "CACHE"):
         monkeypatch.setenv(f"FANREMIX_{name}_DIR", str(root / name.lower()))
     return AppPaths.from_environment()
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """An OS keyring that lives in memory: what `TokenStore` finds on a desktop with a keyring."""
+
+    priority = 1  # usable (TokenStore falls back to its file only below 1)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.items.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.items[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.items.pop((service, username), None)
+
+
+# keyring registers every backend class it sees as a candidate for its automatic choice; this one is only ever
+# installed on purpose, by `isolated_keyring`.
+keyring.backend.KeyringBackend._classes.discard(MemoryKeyring)
+
+
+@pytest.fixture(autouse=True)
+def isolated_keyring(monkeypatch: pytest.MonkeyPatch) -> MemoryKeyring:
+    """Every test gets its own OS keyring. The keyring is per user, not per config folder, so without this an API
+    token one test stores (filed under the service's URL, and session-scoped services keep their URL) would sign in
+    the app of every later test, and the tests would write to the real keyring of whoever runs them. Within one test
+    it behaves as the real one: every window and client of that test finds the sign-in it remembered."""
+    backend = MemoryKeyring()
+    monkeypatch.setattr(keyring.core, "_keyring_backend", backend)
+    return backend
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ import html
 import itertools
 from pathlib import Path
 
-import pytest
-
 from fanremix.domain import policy_templates
 from fanremix.gui.dialogs.account_dialog import TAB_CREATE, TAB_SERVICE, TAB_SIGN_IN
 from fanremix.gui.dialogs.submit_dialog import DONE, FAILED, STEPS
@@ -309,10 +307,6 @@ def test_an_unreachable_service_keeps_the_submission_in_the_outbox_until_it_is_b
         window.discard_and_close()
 
 
-@pytest.mark.skip(
-    reason="quarantined: passes alone and with tests/gui, but in the whole suite the fresh window submits as an "
-    "already signed-in fan (state leaks in from an earlier test); to be traced before it runs again"
-)
 def test_submitting_when_signed_out_opens_the_sign_in_and_carries_on(
     qtbot, service_window, rights_service, tmp_path
 ) -> None:

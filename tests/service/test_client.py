@@ -2,6 +2,7 @@
 
 import json
 import logging
+import os
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,6 +19,7 @@ from fanremix.rights.client import (
     TokenStore,
     default_retry,
 )
+from tests.conftest import MemoryKeyring
 
 
 class ScriptedServer:
@@ -103,23 +105,6 @@ def test_tls_is_always_verified_and_a_ca_bundle_can_be_added(tmp_path) -> None:
     assert RightsClient("https://rights.example", ca_bundle=bundle)._session.verify == str(bundle)
 
 
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    priority = 10
-
-    def __init__(self):
-        super().__init__()
-        self.items = {}
-
-    def get_password(self, service, username):
-        return self.items.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.items[(service, username)] = password
-
-    def delete_password(self, service, username):
-        self.items.pop((service, username), None)
-
-
 def test_tokens_go_to_the_os_keyring_when_there_is_one(tmp_path) -> None:
     backend = MemoryKeyring()
     store = TokenStore(tmp_path, backend=backend)
@@ -128,6 +113,14 @@ def test_tokens_go_to_the_os_keyring_when_there_is_one(tmp_path) -> None:
     assert not (tmp_path / "service-tokens.json").exists()
     store.delete("https://rights.example")
     assert store.get("https://rights.example") is None and backend.items == {}
+
+
+def test_each_test_has_its_own_os_keyring_and_never_the_real_one(isolated_keyring) -> None:
+    """A test's keyring is never keyring's own choice (a backend class keyring saw would be: one object for the whole
+    run, so one test's sign-in signed in the app of later tests), nor the OS keyring of whoever runs the suite."""
+    assert MemoryKeyring not in keyring.backend.KeyringBackend._classes
+    assert keyring.get_keyring() is isolated_keyring and not isolated_keyring.items
+    assert os.environ["PYTHON_KEYRING_BACKEND"] == "keyring.backends.fail.Keyring"  # for the processes tests start
 
 
 def test_without_a_keyring_tokens_fall_back_to_a_private_file_with_a_warning(tmp_path, caplog) -> None:

@@ -8,6 +8,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import keyring.backend
+import keyring.core
 import pytest
 
 from fanremix.local_service import free_port
@@ -113,6 +114,35 @@ def test_tokens_go_to_the_os_keyring_when_there_is_one(tmp_path) -> None:
     assert not (tmp_path / "service-tokens.json").exists()
     store.delete("https://rights.example")
     assert store.get("https://rights.example") is None and backend.items == {}
+
+
+def test_workers_asking_for_the_os_keyring_at_once_share_one_backend(tmp_path, monkeypatch) -> None:
+    """keyring chooses its backend lazily, without a lock. When the GUI's connect and sign-in jobs made their first
+    TokenStore together, each could install a backend object of its own, and the sign-in's token went to the one
+    that lost: the next job found no token (the artist window's publish failed as "not signed in")."""
+    monkeypatch.setattr(keyring.core, "_keyring_backend", None)  # no backend chosen yet, as at start-up
+    made: list[MemoryKeyring] = []
+    second_detection = threading.Event()
+    stores: dict[str, TokenStore] = {}
+    worker = threading.Thread(target=lambda: stores.setdefault("worker", TokenStore(tmp_path / "b")))
+
+    def detect(_limit=None):
+        made.append(MemoryKeyring())
+        if len(made) == 1:
+            # while the first choice is being made, another worker asks: it must wait for this choice, not make its own
+            worker.start()
+            second_detection.wait(timeout=0.5)  # set only if the other worker makes a choice of its own
+        else:
+            second_detection.set()
+        return made[-1]
+
+    monkeypatch.setattr(keyring.core, "_detect_backend", detect)
+    stores["first"] = TokenStore(tmp_path / "a")
+    worker.join(timeout=10)
+    assert len(made) == 1 and not second_detection.is_set()
+    assert stores["first"]._backend is stores["worker"]._backend is made[0]
+    stores["worker"].set("https://rights.example", "frt_secret")
+    assert TokenStore(tmp_path / "c").get("https://rights.example") == "frt_secret"
 
 
 def test_each_test_has_its_own_os_keyring_and_never_the_real_one(isolated_keyring) -> None:

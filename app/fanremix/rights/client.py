@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import os
+import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -250,7 +251,7 @@ class ServiceConfig:
 class TokenStore:
     """API tokens by service URL: in the OS keyring, or a 0600 JSON file in `config_dir` when there is none.
 
-    `backend`: a keyring backend to use; None picks the system's (`keyring.get_keyring()`); pass `False` to use
+    `backend`: a keyring backend to use; None picks the system's (`system_keyring()`); pass `False` to use
     only the file.
     """
 
@@ -259,7 +260,7 @@ class TokenStore:
         if backend is False:
             self._backend = None
         else:
-            chosen = backend if isinstance(backend, keyring.backend.KeyringBackend) else keyring.get_keyring()
+            chosen = backend if isinstance(backend, keyring.backend.KeyringBackend) else system_keyring()
             self._backend = chosen if _usable(chosen) else None
         self._warned = False
 
@@ -327,6 +328,20 @@ class TokenStore:
         if url in tokens:
             del tokens[url]
             self._write_file(tokens)
+
+
+_keyring_choice = threading.Lock()
+
+
+def system_keyring() -> keyring.backend.KeyringBackend:
+    """The OS keyring backend (`keyring.get_keyring()`), chosen once per process whichever thread asks first.
+
+    `keyring` chooses its backend lazily and without a lock: two workers making their first `TokenStore` at the same
+    moment (the GUI's connect and sign-in jobs do) could each build and install a backend object of their own, and a
+    backend that keeps state in the process would then lose the token saved through the object that lost the race.
+    """
+    with _keyring_choice:
+        return keyring.get_keyring()
 
 
 def _usable(backend: keyring.backend.KeyringBackend) -> bool:

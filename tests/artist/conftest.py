@@ -4,6 +4,7 @@ Stems are short (2–4 s) so the whole folder of tests stays quick on two cores.
 conditions; nothing sleeps.
 """
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,6 +82,19 @@ def service(tmp_path_factory: pytest.TempPathFactory):
 
     with LocalService.start(tmp_path_factory.mktemp("artist-service"), service_args=UNLIMITED) as running:
         yield running
+
+
+@contextlib.contextmanager
+def wait_or_fail(qtbot, signal, failed, timeout: int = TIMEOUT_MS) -> Iterator:
+    """Like `qtbot.waitSignal(signal)`, but a `failed(error)` signal ends the wait at once and fails the test with
+    the error the app reported, instead of a bare timeout that hides it."""
+    with qtbot.waitSignal(signal, timeout=timeout) as blocker:
+        blocker.connect(failed)
+        yield blocker
+    if blocker.args and isinstance(blocker.args[0], BaseException):
+        error = blocker.args[0]
+        details = getattr(error, "__traceback_text__", "")
+        pytest.fail(f"the app reported {type(error).__name__}: {error}\n{details}".rstrip())
 
 
 def scan_and_wait(qtbot, window, folder: Path) -> None:

@@ -19,7 +19,7 @@ from fanremix.rights.packfile import PackMetadata
 from fanremix.submit_flow import submit_recipe
 from fanremix.workspace import Workspace
 
-from .conftest import PASSWORD, TIMEOUT_MS, save_artifact
+from .conftest import PASSWORD, TIMEOUT_MS, save_artifact, wait_or_fail
 
 _names = iter(range(1, 1000))
 
@@ -58,10 +58,6 @@ def fan_submits(service, workspace: Workspace, pack_path: Path, tmp_path: Path, 
     return fan, submission
 
 
-@pytest.mark.skip(
-    reason="quarantined: passes alone and in this checkout's full suite, but in two of four runs from a fresh clone "
-    "the artist window's 'published' signal never came within 30 s; to be traced before it runs again"
-)
 def test_publish_then_review_and_approve_a_fans_submission(
     qtbot, service_env, artist_window, workspace, tone_folder, tmp_path
 ) -> None:
@@ -78,11 +74,11 @@ def test_publish_then_review_and_approve_a_fans_submission(
     # the artist creates a publisher account and publishes
     review.name_edit.setText(unique("owls-label"))
     review.password_edit.setText(PASSWORD)
-    with qtbot.waitSignal(window.link.account_changed, timeout=TIMEOUT_MS) as signed_in:
+    with wait_or_fail(qtbot, window.link.account_changed, review.failed) as signed_in:
         review.register_button.click()
     assert signed_in.args[0].role == "publisher"
     assert not review.sign_in_form.isVisible() and review.sign_out_button.isVisible()
-    with qtbot.waitSignal(review.published, timeout=TIMEOUT_MS) as published:
+    with wait_or_fail(qtbot, review.published, review.failed) as published:
         review.publish_button.click()
     result = published.args[0]
     assert result.pack_id == window.opened.manifest.id and not result.updated
@@ -92,11 +88,11 @@ def test_publish_then_review_and_approve_a_fans_submission(
     fan, submission = fan_submits(service, workspace, pack_path, tmp_path, tempo_ratio=1.1)
 
     # the artist sees it, with where it comes from, plays it, and approves it
-    with qtbot.waitSignal(review.submissions_loaded, timeout=TIMEOUT_MS) as loaded:
+    with wait_or_fail(qtbot, review.submissions_loaded, review.failed) as loaded:
         review.refresh_button.click()
     assert [s.id for s in loaded.args[0]] == [submission.id]
     assert review.table.item(0, 1).text() == "to review"
-    with qtbot.waitSignal(review.submission_shown, timeout=TIMEOUT_MS) as shown:
+    with wait_or_fail(qtbot, review.submission_shown, review.failed) as shown:
         review.table.selectRow(0)
     details = shown.args[0]
     assert details.remixer == fan.me().name
@@ -106,14 +102,14 @@ def test_publish_then_review_and_approve_a_fans_submission(
     assert f"“Night Drive” by The Owls (pack {result.pack_id}" in provenance
     assert review.detail_title.text() == f"Remix by {fan.me().name} — to review ({submission.id})"
     assert abs(len(details.audio) / details.sample_rate - 3.0 / 1.1) < 0.01
-    with qtbot.waitSignal(window.player.started, timeout=TIMEOUT_MS):
+    with wait_or_fail(qtbot, window.player.started, window.player.failed):
         review.play_button.click()
     assert review.play_button.text() == "Stop"
     assert not review.reject_button.isEnabled()  # a rejection needs a note for the fan
     assert "Write a note first" in review.reject_button.toolTip()
     review.note_edit.setText("Lovely, thank you!")
     with (
-        qtbot.waitSignal(review.reviewed, timeout=TIMEOUT_MS) as reviewed,
+        wait_or_fail(qtbot, review.reviewed, review.failed) as reviewed,
         qtbot.waitSignal(review.submissions_loaded, timeout=TIMEOUT_MS),
     ):
         review.approve_button.click()
@@ -130,7 +126,7 @@ def test_publish_then_review_and_approve_a_fans_submission(
 
     # a policy update goes to the service for new grants; the page says what it means for the old ones
     window.editor.tempo_row.spins[1].setValue(110.0)
-    with qtbot.waitSignal(review.policy_updated, timeout=TIMEOUT_MS) as updated:
+    with wait_or_fail(qtbot, review.policy_updated, review.failed) as updated:
         review.update_policy_button.click()
     assert updated.args[0].policy_hash == window.editor.policy().policy_hash()
     assert "Grants already issued keep their terms" in review.publish_status.text()

@@ -3,6 +3,7 @@
 import argparse
 import io
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from fanremix.cli_artist import add_artist_commands
 from fanremix.domain import policy_templates
 from fanremix.domain.errors import FanRemixError
 from fanremix.domain.recipe import Recipe
-from fanremix.rights.client import RightsClient
+from fanremix.rights.client import RightsClient, UnauthorisedError
 from fanremix.rights.outbox import Outbox
 from fanremix.rights.packfile import PackMetadata
 from fanremix.submit_flow import submit_recipe
@@ -132,6 +133,57 @@ def test_publish_then_review_and_approve_a_fans_submission(
     assert "Grants already issued keep their terms" in review.publish_status.text()
     assert review.policy_note.text() == POLICY_UPDATE_NOTE and review.policy_note.isVisible()
     fan.close()
+
+
+def test_a_publish_that_finds_no_sign_in_reports_it_and_asks_for_one(
+    qtbot, service_env, artist_window, workspace, tone_folder, tmp_path, isolated_keyring
+) -> None:
+    """A job that finds no token fails with a typed error the page shows, and the page goes back to signing in,
+    rather than leaving the artist (or a test) waiting for a result that cannot come."""
+    window = artist_window
+    pack_path = build_tone_pack(workspace, tone_folder, tmp_path / "lost.fanpack", unique("lost-token"))
+    with qtbot.waitSignal(window.pack_loaded, timeout=TIMEOUT_MS):
+        window.open_pack_file(pack_path)
+    window.show_page(3)
+    review = window.review
+    review.name_edit.setText(unique("owls-label"))
+    review.password_edit.setText(PASSWORD)
+    with (
+        wait_or_fail(qtbot, window.link.account_changed, review.failed),
+        wait_or_fail(qtbot, review.submissions_loaded, review.failed),  # the list a sign-in refreshes
+    ):
+        review.register_button.click()
+    assert isolated_keyring.items  # the publisher's token went to the OS keyring
+    isolated_keyring.items.clear()  # and is gone from it (another program removed it)
+
+    with qtbot.waitSignal(review.failed, timeout=TIMEOUT_MS) as failed:
+        review.publish_button.click()
+    error = failed.args[0]
+    assert isinstance(error, UnauthorisedError) and error.code == "auth.required"
+    assert review.publish_status.text().startswith("✕ You are not signed in")
+    assert window.link.account is None and review.sign_in_form.isVisible()
+    assert not review.publish_button.isEnabled()
+    assert "Sign in with a publisher account" in review.publish_button.toolTip()
+
+
+def test_a_job_that_found_no_sign_in_does_not_undo_a_sign_in_made_since(qtbot, service_env, artist_window) -> None:
+    """A job started while signed out, which fails for want of a token after a sign-in has finished, leaves the new
+    sign-in alone: only a job started since the last sign-in or sign-out may sign the page out."""
+    link = artist_window.link
+    release = threading.Event()
+
+    def signed_out_work(_client, _ctx):
+        release.wait(timeout=TIMEOUT_MS / 1000)
+        raise UnauthorisedError("You are not signed in to the rights service.", code="auth.required")
+
+    early = link.run("early", signed_out_work)
+    with qtbot.waitSignal(link.account_changed, timeout=TIMEOUT_MS) as signed_in:
+        link.register(unique("owls-label"), PASSWORD)
+    assert signed_in.args[0] is not None
+    with qtbot.waitSignal(early.failed, timeout=TIMEOUT_MS):
+        release.set()
+    assert link.account == signed_in.args[0]
+    assert "signed in as" in link.words()
 
 
 def fanremix(argv: list[str], stdin: str | None = None, monkeypatch=None) -> int:

@@ -94,7 +94,8 @@ class ArtistServiceLink(QObject):
 
         job = self.runner.start(name, job_work)
         job.finished.connect(self._answered)
-        job.failed.connect(self._failed)
+        serial = self._account_serial
+        job.failed.connect(lambda error: self._failed(error, serial))
         return job
 
     def _answered(self, result: Any) -> None:
@@ -102,9 +103,17 @@ class ArtistServiceLink(QObject):
         self.last_error = ""
         self.state_changed.emit(self.words())
 
-    def _failed(self, error: BaseException) -> None:
+    def _failed(self, error: BaseException, serial: int) -> None:
         client = _client_module()
-        if client is not None and isinstance(error, client.UnauthorisedError) and error.status == 401:
+        signed_out = (
+            client is not None
+            and isinstance(error, client.UnauthorisedError)
+            and (error.status == 401 or error.code == "auth.required")
+        )
+        # 401: the service no longer accepts the token; auth.required: the job found no token. Either way the page
+        # asks for a sign-in again rather than offering what would fail, unless a sign-in since the job started
+        # knows better.
+        if signed_out and serial == self._account_serial:
             self.set_account(None)
         self.last_error = str(error)
         self.state_changed.emit(self.words())

@@ -141,6 +141,46 @@ def test_publisher_updates_the_policy_and_retires_the_pack(service, published) -
         fan.grant(published.recipe())
 
 
+def test_a_policy_update_applies_to_new_grants_only(service, published, tmp_path) -> None:
+    """Issue #8: a remix made with a grant issued under policy A is still accepted after the publisher tightens the
+    pack to policy B, judged by A's terms; new checks and grants are judged by B."""
+    fan = fan_client(service)
+    identity = fan_identity(fan)
+    faster = published.recipe(tempo_ratio=1.2)
+    under_a = export(published, faster, identity, fan.grant(faster), tmp_path / "under-a.wav")
+    strict = published.manifest.policy.with_changes(tempo_ratio=Range(1.0, 1.1))
+    published.publisher.update_policy(published.manifest.id, strict.to_dict())
+
+    assert [v.code for v in fan.check(faster).violations] == ["tempo.above_max"]  # B for new checks
+    with pytest.raises(PolicyRefusedError):  # and new grants
+        fan.grant(faster)
+    submission = fan.submit(under_a)
+    assert (submission.status, submission.reasons) == ("accepted", ())
+
+    in_b = published.recipe(tempo_ratio=1.05)  # a grant under B works as before
+    path = export(published, in_b, identity, fan.grant(in_b), tmp_path / "under-b.wav")
+    assert fan.submit(path).status == "accepted"
+
+    looser = strict.with_changes(tempo_ratio=Range(0.5, 2.0))  # A's grant keeps A's terms under a third policy too
+    published.publisher.update_policy(published.manifest.id, looser.to_dict())
+    assert fan.submit(under_a, idempotency_key="again").status == "accepted"
+    fan.close()
+
+
+def test_a_retired_pack_refuses_remixes_whatever_policy_their_grant_names(service, published, tmp_path) -> None:
+    """A grant keeps its policy's terms through a policy update, but retiring the pack still refuses every remix."""
+    fan = fan_client(service)
+    identity = fan_identity(fan)
+    recipe = published.recipe(tempo_ratio=1.2)
+    path = export(published, recipe, identity, fan.grant(recipe), tmp_path / "remix.wav")
+    published.publisher.update_policy(
+        published.manifest.id, published.manifest.policy.with_changes(tempo_ratio=Range(1.0, 1.1)).to_dict()
+    )
+    published.publisher.retire_pack(published.manifest.id)
+    assert [r.code for r in fan.submit(path).reasons] == ["pack.retired"]
+    fan.close()
+
+
 # -- checks and grants -------------------------------------------------------------------------------------------
 
 
@@ -450,6 +490,31 @@ def test_the_schema_is_migrated_at_start_and_matches_the_models(service) -> None
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
     engine.dispose()
+
+
+def test_the_migration_to_pack_policies_keeps_each_packs_policy_in_force(tmp_path) -> None:
+    from alembic import command
+
+    from fanremix.service.database import alembic_config, make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+        connection.exec_driver_sql(
+            "INSERT INTO accounts (id, name, role, password_hash, created_at) "
+            "VALUES ('acc_1', 'label', 'publisher', 'x', '2026-01-01 00:00:00')"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO packs (id, publisher_id, key_id, manifest_json, pack_hash, policy_json, policy_hash, retired, "
+            "created_at, updated_at) VALUES ('night-drive', 'acc_1', 'k', '{}', 'ph', '{\"uid\": \"p\"}', 'h1', 0, "
+            "'2026-01-01 00:00:00', '2026-02-01 00:00:00')"
+        )
+        command.upgrade(config, "head")
+        rows = connection.exec_driver_sql("SELECT pack_id, policy_hash, policy_json FROM pack_policies").all()
+    engine.dispose()
+    assert [tuple(row) for row in rows] == [("night-drive", "h1", '{"uid": "p"}')]
 
 
 def test_the_client_only_uses_operations_the_openapi_document_declares(service) -> None:

@@ -92,8 +92,9 @@ class PublisherKey(Base):
 class Pack(Base):
     """A registered stem pack: its signed manifest (no audio) and the policy now in force.
 
-    `policy_json` starts as the manifest's policy; the publisher may replace it later. Checks and submissions use
-    the current policy against the registered manifest.
+    `policy_json` starts as the manifest's policy; the publisher may replace it later. New checks and grants use the
+    current policy against the registered manifest; a submission is judged by the policy its grant was issued under
+    (`PackPolicy` keeps every policy a pack has had).
     """
 
     __tablename__ = "packs"
@@ -108,6 +109,22 @@ class Pack(Base):
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utc_now)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class PackPolicy(Base):
+    """Every policy a pack has had, so a grant keeps the terms it was issued under after the publisher changes them.
+
+    A row is added when a pack is registered and whenever its policy changes; rows are never changed. The same
+    policy may appear twice (two requests at once): its hash identifies it, and equal hashes mean equal policies.
+    """
+
+    __tablename__ = "pack_policies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pack_id: Mapped[str] = mapped_column(ForeignKey("packs.id", ondelete="CASCADE"), index=True)
+    policy_hash: Mapped[str] = mapped_column(String(64))
+    policy_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utc_now)
 
 
 class IssuedGrant(Base):

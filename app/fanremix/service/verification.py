@@ -5,7 +5,9 @@ Each failed check becomes a reason `{code, message}`; a submission with any reas
   to this service's CA and was issued to the submitting account;
 - the grant in the record is genuine (signed by this service), unexpired, issued to the submitting account, and for
   the pack and the exact recipe the record states;
-- the pack is registered and not retired, and its current policy still allows the recipe.
+- the pack is registered and not retired, and the policy the grant was issued under allows the recipe. A policy
+  update applies to new grants only: a remix made with an earlier grant keeps that grant's policy (the current policy
+  judges a remix without a valid grant, or one whose grant names a policy this service did not keep).
 """
 
 import json
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fanremix.domain.policy import Policy
@@ -21,7 +24,7 @@ from fanremix.rights.c2pa import NoCredentialsError, ValidationState, read_prove
 from fanremix.rights.grants import Grant, GrantError, verify_grant
 
 from .context import ServiceContext
-from .models import Account, IssuedCertificate, Pack
+from .models import Account, IssuedCertificate, Pack, PackPolicy
 from .routes.common import pack_manifest
 
 # C2PA failure codes that mean "the audio bytes changed after signing" (the hard binding no longer matches).
@@ -93,9 +96,22 @@ def verify_submission(
     if pack.retired:
         verdict.add("pack.retired", "The publisher has retired this pack: remixes of it are no longer accepted.")
     use = verdict.grant.use if verdict.grant is not None else None
-    for violation in Policy.from_json(pack.policy_json).check(recipe, pack_manifest(pack), use=use):
+    policy_json = _policy_json(db, pack, verdict.grant)
+    for violation in Policy.from_json(policy_json).check(recipe, pack_manifest(pack), use=use):
         verdict.add(violation.code, violation.message)
     return verdict
+
+
+def _policy_json(db: Session, pack: Pack, grant: Grant | None) -> str:
+    """The policy that judges the remix: the one its (verified) grant was issued under, else the one in force."""
+    if grant is None or grant.policy_hash == pack.policy_hash:
+        return pack.policy_json
+    kept = db.execute(
+        select(PackPolicy.policy_json)
+        .where(PackPolicy.pack_id == pack.id, PackPolicy.policy_hash == grant.policy_hash)
+        .limit(1)
+    ).scalar_one_or_none()
+    return kept if kept is not None else pack.policy_json
 
 
 def _check_record(

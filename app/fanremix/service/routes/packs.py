@@ -13,7 +13,7 @@ from fanremix.rights.signing import key_id_of, load_public_key, public_key_pem, 
 
 from ..deps import CurrentAccount, Db, require_role
 from ..errors import ApiError
-from ..models import ROLE_ADMIN, ROLE_PUBLISHER, Account, Pack, PublisherKey, utc_now
+from ..models import ROLE_ADMIN, ROLE_PUBLISHER, Account, Pack, PackPolicy, PublisherKey, utc_now
 from ..schemas import PackOut, PackRegistration, PolicyUpdate
 from .common import error_responses, pack_out, parse
 
@@ -27,6 +27,12 @@ def owned_pack(db: Db, account: Account, pack_id: str, action: str) -> Pack:
     if account.role != ROLE_ADMIN and pack.publisher_id != account.id:
         raise ApiError(403, "pack.not_yours", f"Only the publisher who registered pack '{pack_id}' may {action}.")
     return pack
+
+
+def keep_policy(db: Db, pack_id: str, policy_json: str, policy_hash: str, previous_hash: str | None) -> None:
+    """Add the policy now in force to the pack's policies, unless it is the one that was (grants name it by hash)."""
+    if policy_hash != previous_hash:
+        db.add(PackPolicy(pack_id=pack_id, policy_hash=policy_hash, policy_json=policy_json, created_at=utc_now()))
 
 
 @router.post("", status_code=201, response_model=PackOut, responses=error_responses(401, 403, 409, 413, 422, 429))
@@ -75,6 +81,7 @@ def register_pack(body: PackRegistration, account: CurrentAccount, db: Db, respo
         "retired": False,
         "updated_at": now,
     }
+    previous_hash = None if existing is None else existing.policy_hash
     if existing is None:
         pack = Pack(id=manifest.id, publisher_id=account.id, created_at=now, **fields)
         db.add(pack)
@@ -83,6 +90,7 @@ def register_pack(body: PackRegistration, account: CurrentAccount, db: Db, respo
         for name, value in fields.items():
             setattr(pack, name, value)
         response.status_code = 200
+    keep_policy(db, pack.id, pack.policy_json, pack.policy_hash, previous_hash)
     try:
         db.commit()
     except IntegrityError:
@@ -115,11 +123,14 @@ def get_pack(pack_id: str, account: CurrentAccount, db: Db) -> PackOut:
 
 @router.put("/{pack_id}/policy", response_model=PackOut, responses=error_responses(401, 403, 404, 422, 429))
 def update_policy(pack_id: str, body: PolicyUpdate, account: CurrentAccount, db: Db) -> PackOut:
-    """Replace the policy in force. New checks, grants and submissions are judged by it."""
+    """Replace the policy in force. New checks and grants are judged by it; a remix made with a grant issued
+    before keeps the terms of the policy that grant names."""
     pack = owned_pack(db, account, pack_id, "change its policy")
     policy = parse("policy", "policy.invalid", lambda: Policy.from_dict(body.policy))
+    previous_hash = pack.policy_hash
     pack.policy_json = json.dumps(policy.to_dict(), sort_keys=True)
     pack.policy_hash = policy.policy_hash()
+    keep_policy(db, pack.id, pack.policy_json, pack.policy_hash, previous_hash)
     pack.updated_at = utc_now()
     db.commit()
     return pack_out(pack)

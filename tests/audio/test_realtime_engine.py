@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fanremix.audio.offline import render_to_array
-from fanremix.audio.preview import CHUNK_FRAMES, PreviewSource, open_preview
+from fanremix.audio.preview import CHUNK_FRAMES, PIECE_FRAMES, PreviewSource, open_preview
 from fanremix.audio.realtime import (
     Pause,
     Play,
@@ -115,6 +115,35 @@ def test_tempo_maps_the_two_timelines_and_changes_the_sound(four_tones) -> None:
     assert info.original_frame == pytest.approx(1.25 * CHUNK_FRAMES, abs=64)
     assert info.tempo_ratio == 1.25
     assert db(np.abs(stretched - plain).max()) > -30
+
+
+def test_while_stretching_no_block_renders_more_than_a_piece_of_stems(four_tones) -> None:
+    """The stem stage for the next chunk is rendered a piece per block, so no block stalls the render thread for a
+    whole chunk of stems; only the first block (nothing rendered yet) renders a chunk's worth at once."""
+    source = PreviewSource(four_tones.manifest, four_tones.arrays, four_tones.recipe(loudness_lufs=None))
+    source.apply(SetTempoKey(1.1, 2.0))
+    source.next_block(512)
+    advances = []
+    for _ in range(4 * CHUNK_FRAMES // 512):
+        before = source.graph.position
+        source.next_block(512)
+        advances.append(source.graph.position - before)
+    assert max(advances) <= PIECE_FRAMES
+    assert sum(advances) > 3 * CHUNK_FRAMES  # and the stems did keep up with the output
+
+
+def test_a_tempo_change_is_in_the_next_stretched_block_even_from_stems_rendered_before_it(four_tones) -> None:
+    """A tempo or key change re-makes the output from the stem-stage input already rendered; the block that carries
+    it says so (its edit serial), which is how the GUI knows the change can be heard."""
+    source = PreviewSource(four_tones.manifest, four_tones.arrays, four_tones.recipe(loudness_lufs=None))
+    source.apply(SetTempoKey(1.1, 0.0))
+    pull(source, 2 * CHUNK_FRAMES, 512)
+    position = source.graph.position
+    serial = source.apply(SetTempoKey(0.9, -1.0))
+    _, info = source.next_block(512)
+    assert (info.tempo_ratio, info.pitch_semitones) == (0.9, -1.0)
+    assert info.edit_serial >= serial
+    assert source.graph.position - position <= PIECE_FRAMES  # made from what was there, not a chunk of new stems
 
 
 def dominant_frequency(signal: np.ndarray) -> float:

@@ -14,7 +14,7 @@ stretched in short chunks with Rubber Band R2 (`time_stretch(high_quality=False)
 
 Each output frame remembers the original-timeline frame it came from, so the playhead is right in both timelines.
 A tempo or key change takes effect at the next chunk; it is heard after at most the FIFO (one chunk), the engine's
-ring and the render time of one chunk — about 200 ms at worst, see docs/realtime.md for the measured figures.
+ring and one Rubber Band call — about 70 ms; see docs/realtime.md for the measured figures.
 Exports never use this path: they stretch the whole region with Rubber Band R3 (audio.stretch).
 """
 
@@ -53,9 +53,12 @@ CONTEXT_FRAMES = 2048  # input before the chunk that Rubber Band sees, so each c
 OVERLAP_FRAMES = 1024  # input after the chunk; its output is crossfaded with the next chunk's head
 AFTER_FRAMES = 2048  # input after the overlap that Rubber Band sees, so the overlap is not rendered as an ending
 ALIGN_FRAMES = 1024  # Rubber Band's time map is not linear (transients are kept whole): search this far for the seam
-# While stretching, one Rubber Band call takes 10–50 ms (more on a loaded machine), during which the ring is not
-# topped up; keep this much more audio queued then, so the callback never runs dry.
-STRETCH_LEAD_FRAMES = 2048
+# While stretching, the stem stage for the next chunk is rendered a piece per block rather than all at once when the
+# chunk is due: one block then costs at most a piece of stems (2048 frames through every stem's chain) or one Rubber
+# Band call on the mix (about 7 ms for a chunk), not a whole chunk of stems (20-50 ms, more on a loaded machine).
+PIECE_FRAMES = 2048
+# Keep this much more audio queued while stretching, for the block that runs a piece or a Rubber Band call.
+STRETCH_LEAD_FRAMES = 1024
 DECLICK_FRAMES = 220  # ~5 ms fade where the preview switches between the direct and the stretched path
 
 
@@ -86,16 +89,19 @@ class ChunkedStretcher:
         self._out_source = np.zeros(0, dtype=np.float64)  # absolute input index each output sample came from
         self._fade_from: np.ndarray | None = None  # old output to crossfade from after a change
         self._params: tuple[float, float] | None = None
+        self._params_serial = 0  # the edit serial of the tempo/key everything in the output FIFO was made with
         self._resampler: SincResampler | None = None
 
     def reset(self) -> None:
         self.__init__(self.sample_rate)
 
-    def set_params(self, tempo_ratio: float, pitch_semitones: float) -> None:
-        """Take new tempo/key now: output not yet played is re-made from the same input with the new values."""
+    def set_params(self, tempo_ratio: float, pitch_semitones: float, serial: int = 0) -> None:
+        """Take new tempo/key now: output not yet played is re-made from the same input with the new values.
+        `serial` is the edit that set them: output made from now on contains that edit, whenever its input was made."""
         params = (tempo_ratio, pitch_semitones)
         if params == self._params:
             return
+        self._params_serial = serial
         if self._params is not None and self._out.shape[1]:
             self._fade_from = self._out[:, :OVERLAP_FRAMES].copy()
             self._next = int(self._out_source[0])
@@ -166,7 +172,7 @@ class ChunkedStretcher:
         """The next `frames` of output, the original frame of its first sample, and its edit serial."""
         block = self._out[:, :frames]
         index = max(0, min(int(self._out_source[0]) - self._input_base, self._origin.size - 1))
-        origin, serial = float(self._origin[index]), int(self._serial[index])
+        origin, serial = float(self._origin[index]), max(int(self._serial[index]), self._params_serial)
         self._out = self._out[:, frames:]
         self._out_source = self._out_source[frames:]
         return block, origin, serial
@@ -222,6 +228,7 @@ class PreviewSource:
         self._loop: tuple[int, int] | None = None
         self._pending_seek: float | None = None
         self._serial = 0  # counts edits; blocks carry the serial of the newest edit they include
+        self._tempo_serial = 0  # the serial of the edit that last changed tempo or key
         self._end = self._region_end(recipe)
         self.tempo_ratio = recipe.tempo_ratio
 
@@ -284,9 +291,15 @@ class PreviewSource:
             else:
                 raise TypeError(f"PreviewSource cannot apply {type(command).__name__}")
             self.graph.update(recipe)  # builds changed chains here, in the caller's thread
+            changes_tempo = (recipe.tempo_ratio, recipe.pitch_semitones) != (
+                self._recipe.tempo_ratio,
+                self._recipe.pitch_semitones,
+            )
             self._recipe = recipe
             self._end = self._region_end(recipe)
             self._serial += 1
+            if changes_tempo:
+                self._tempo_serial = self._serial  # written after the recipe: a reader that sees it sees the recipe
             return self._serial
 
     def seek(self, original_frame: float) -> None:
@@ -299,6 +312,7 @@ class PreviewSource:
     def next_block(self, frames: int) -> tuple[np.ndarray, BlockInfo]:
         if self._pending_seek is not None:
             self.seek(self._pending_seek)
+        tempo_serial = self._tempo_serial  # read before the recipe (apply writes it after)
         recipe = self._recipe
         stretching = not is_identity(recipe.tempo_ratio, recipe.pitch_semitones)
         switched = stretching != self._stretching
@@ -307,7 +321,7 @@ class PreviewSource:
             self._stretching = stretching
         self.tempo_ratio = recipe.tempo_ratio if stretching else 1.0
         if stretching:
-            block, origin, serial = self._stretched_block(frames, recipe)
+            block, origin, serial = self._stretched_block(frames, recipe, tempo_serial)
         else:
             serial = self._serial
             origin = float(self.graph.position)
@@ -362,19 +376,27 @@ class PreviewSource:
         block, _ = self._read_graph(frames)
         return block
 
-    def _stretched_block(self, frames: int, recipe: Recipe) -> tuple[np.ndarray, float]:
+    def _stretched_block(self, frames: int, recipe: Recipe, tempo_serial: int) -> tuple[np.ndarray, float, int]:
         stretcher = self._stretcher
-        stretcher.set_params(recipe.tempo_ratio, recipe.pitch_semitones)
+        stretcher.set_params(recipe.tempo_ratio, recipe.pitch_semitones, tempo_serial)
         while stretcher.available < frames:
-            needed = stretcher.input_needed
-            if needed:
-                serial = self._serial
-                audio, origin = self._read_graph(needed)
-                stretcher.push_input(np.ascontiguousarray(audio.T), origin, serial)
+            self._feed(stretcher.input_needed)  # all that is missing at once: only after a seek, a loop or a switch
             stretcher.process_chunk()
         block, origin, serial = stretcher.pop(frames)
+        # the next chunk's stems, a piece per block, as late as leaves a block of margin: the later the stems are
+        # rendered, the sooner a mix edit is heard (a tempo or key change re-makes the output from the input there is)
+        needed = stretcher.input_needed
+        if needed and stretcher.available <= (-(-needed // PIECE_FRAMES) + 1) * frames:
+            self._feed(min(needed, PIECE_FRAMES))
         block = self.graph.process_master(block)
         return np.ascontiguousarray(block.T), origin, serial
+
+    def _feed(self, frames: int) -> None:
+        """Render `frames` of the stem stage into the stretcher's input (render thread)."""
+        if frames > 0:
+            serial = self._serial
+            audio, origin = self._read_graph(frames)
+            self._stretcher.push_input(np.ascontiguousarray(audio.T), origin, serial)
 
 
 def open_preview(

@@ -13,8 +13,8 @@ stretched in short chunks with Rubber Band R2 (`time_stretch(high_quality=False)
                         ▼ master chain (streaming) ──▶ block
 
 Each output frame remembers the original-timeline frame it came from, so the playhead is right in both timelines.
-A tempo or key change takes effect at the next chunk; it is heard after at most the FIFO (one chunk), the engine's
-ring and one Rubber Band call — about 70 ms; see docs/realtime.md for the measured figures.
+A tempo or key change re-makes the output not yet played, at once, from the input already there; it is heard after
+the engine's ring and one Rubber Band call (about 70 ms; docs/realtime.md has the measured figures).
 Exports never use this path: they stretch the whole region with Rubber Band R3 (audio.stretch).
 """
 

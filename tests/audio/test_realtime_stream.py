@@ -50,6 +50,10 @@ class XrunWatch:
     def _xrun(self, delay_usecs: float) -> None:
         self.count += 1
 
+    def dsp_load(self) -> float:
+        """The share of the block period the server's clients took to run, per JACK (0..1, smoothed by JACK)."""
+        return self._client.cpu_load() / 100.0
+
     def close(self) -> None:
         self._client.deactivate()
         self._client.close()

@@ -361,7 +361,6 @@ class EngineStats:
     underflow_at: np.ndarray = field(default_factory=lambda: np.zeros(64, dtype=np.int64))  # callback/block numbers
     ring_underruns: int = 0  # the ring ran dry while audio was expected
     callback_ns: list[int] = field(default_factory=list)  # filled only when timing is on (null output)
-    cpu_load: list[float] = field(default_factory=list)  # a device's callback time / block period, per PortAudio
     render_ns: list[int] = field(default_factory=list)
     render_frames: int = 0
     min_fill: int = RING_CAPACITY_FRAMES
@@ -634,8 +633,6 @@ class Engine:
         fill = self.ring.fill()
         if not prefill and self._timing:
             self.stats.fills.append(fill)
-            if self.has_device:
-                self.stats.cpu_load.append(float(self._stream.cpu_load))
         if fill < self.stats.min_fill and not prefill:
             self.stats.min_fill = fill
 

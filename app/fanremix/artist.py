@@ -1048,8 +1048,8 @@ class PublishResult:
 
 POLICY_UPDATE_NOTE = (
     "A new policy applies to licence checks and grants from now on. Grants already issued keep the terms they were "
-    "issued under (each names the policy it was checked against), and submissions you have already reviewed keep "
-    "their status. Remixes submitted from now on are checked against the new policy."
+    "issued under (each names the policy it was checked against): a remix submitted with one is checked against "
+    "that policy, not the new one. Submissions you have already reviewed keep their status."
 )
 
 

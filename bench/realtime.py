@@ -113,7 +113,9 @@ def main() -> int:
             stem = ids[tick % len(ids)]
             command = SetGain(stem, float(rng.uniform(-12, 3))) if tick % 2 else SetPan(stem, float(rng.uniform(-1, 1)))
             serial = engine.send(command)
-            if tick % 10 == 1:  # measure one gain edit in ten, so the edit rate stays at 20/s
+            # measure one gain edit in ten, so the edit rate stays at 20/s; not in the first half second, while the
+            # stream still plays the silence PortAudio queued when it opened
+            if tick % 10 == 1 and elapsed >= 0.5:
                 took = wait_until(lambda s=serial: heard(s), 1.0)
                 (gain_latency if tempo == (1.0, 0.0) else stretched_gain_latency).append(took or float("inf"))
             tick += 1

@@ -173,8 +173,9 @@ def _close_output(stream: Any, ring: Any) -> None:
                 if ring.fill() == 0:
                     drained = True
                     break
-            except DeviceError:  # inactive: nothing will drain it
-                drained = int(stream.write_available) >= ring.capacity
+            except DeviceError:  # inactive (or gone): nothing will drain it; stopping is safe only if it is empty
+                with contextlib.suppress(Exception):
+                    drained = int(stream.write_available) >= ring.capacity
                 break
             pause.wait(0.005)
         if not drained:
@@ -358,7 +359,7 @@ class EngineStats:
 
     callbacks: int = 0  # of our own callback (the null output); a device's callback is PortAudio's, in C
     underflows: int = 0  # PortAudio reported an output underflow
-    underflow_at: np.ndarray = field(default_factory=lambda: np.zeros(64, dtype=np.int64))  # callback/block numbers
+    underflow_at: np.ndarray = field(default_factory=lambda: np.zeros(64, dtype=np.int64))  # block numbers
     ring_underruns: int = 0  # the ring ran dry while audio was expected
     callback_ns: list[int] = field(default_factory=list)  # filled only when timing is on (null output)
     render_ns: list[int] = field(default_factory=list)
@@ -523,11 +524,7 @@ class Engine:
 
     # -- the audio callback: copy only ----------------------------------------------------------------------
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
-        if status is not None and status.output_underflow:
-            stats = self.stats
-            if stats.underflows < stats.underflow_at.size:
-                stats.underflow_at[stats.underflows] = stats.callbacks
-            stats.underflows += 1
+        """The null output's consumer (a device's is PortAudio's own, in C; see PortAudioRing)."""
         if self._timing:
             started = time.perf_counter_ns()
             copied = self.ring.read_into(outdata)
@@ -708,7 +705,6 @@ class Engine:
         lost, self._stream = self._stream, None
         _close_output(lost, self.ring)
         self.ring = SpscRing()
-        self._blocks_written = 0
-        self._meta = [None] * METADATA_SLOTS
+        self._blocks_written = 0  # the block metadata counts positions in the old ring: start over
         self._stream = NullOutput(self.device_rate, self.block_frames, self._callback)
         self._stream.start()

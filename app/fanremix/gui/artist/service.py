@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
+from fanremix.local_service import LOCAL_TOKEN_KEY, FixedKeyTokenStore
 from fanremix.workspace import Workspace
 
-from ..widgets.rights_service import LOCAL_TOKEN_KEY, FixedKeyTokenStore
 from ..workers import Job, JobContext, JobRunner
 
 if TYPE_CHECKING:

@@ -43,6 +43,15 @@ def build_tone_pack(workspace: Workspace, folder: Path, destination: Path, pack_
     return build_artist_pack(stems, metadata, policy_templates.demo(), key, destination, workspace.keyring()).path
 
 
+def open_on_review_page(qtbot, window, workspace: Workspace, folder: Path, tmp_path: Path, name: str) -> Path:
+    """Build a pack from `folder`, open it in the artist window and show the publish-and-review page."""
+    pack_path = build_tone_pack(workspace, folder, tmp_path / f"{name}.fanpack", unique(name))
+    with qtbot.waitSignal(window.pack_loaded, timeout=TIMEOUT_MS):
+        window.open_pack_file(pack_path)
+    window.show_page(3)
+    return pack_path
+
+
 def fan_submits(service, workspace: Workspace, pack_path: Path, tmp_path: Path, **recipe_changes):
     """A fan account makes a remix of the pack and submits it, as the remix window's Submit does."""
     from fanremix.rights.packfile import read_manifest_unverified
@@ -64,10 +73,7 @@ def test_publish_then_review_and_approve_a_fans_submission(
 ) -> None:
     service = service_env
     window = artist_window
-    pack_path = build_tone_pack(workspace, tone_folder, tmp_path / "night-drive.fanpack", unique("night-drive"))
-    with qtbot.waitSignal(window.pack_loaded, timeout=TIMEOUT_MS):
-        window.open_pack_file(pack_path)
-    window.show_page(3)
+    pack_path = open_on_review_page(qtbot, window, workspace, tone_folder, tmp_path, "night-drive")
     review = window.review
     assert not review.publish_button.isEnabled()
     assert "Sign in with a publisher account" in review.publish_button.toolTip()
@@ -141,10 +147,7 @@ def test_a_publish_that_finds_no_sign_in_reports_it_and_asks_for_one(
     """A job that finds no token fails with a typed error the page shows, and the page goes back to signing in,
     rather than leaving the artist (or a test) waiting for a result that cannot come."""
     window = artist_window
-    pack_path = build_tone_pack(workspace, tone_folder, tmp_path / "lost.fanpack", unique("lost-token"))
-    with qtbot.waitSignal(window.pack_loaded, timeout=TIMEOUT_MS):
-        window.open_pack_file(pack_path)
-    window.show_page(3)
+    open_on_review_page(qtbot, window, workspace, tone_folder, tmp_path, "lost-token")
     review = window.review
     review.name_edit.setText(unique("owls-label"))
     review.password_edit.setText(PASSWORD)

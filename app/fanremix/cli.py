@@ -8,6 +8,7 @@ is built in full only for the sub-command being run (see `COMMAND_GROUPS`), and 
 import argparse
 import getpass
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .domain.errors import FanRemixError
+from .domain.fields import is_finite_number
 
 if TYPE_CHECKING:
     from .domain.policy import Policy
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 
 EXIT_ERROR = 1
 EXIT_REFUSED = 3  # a pack or recipe was examined and refused
+EXIT_BROKEN_PIPE = 141  # as a shell reports a command ended by SIGPIPE
 AUDIO_SUFFIXES = (".wav", ".flac")
 
 
@@ -112,6 +115,7 @@ def cmd_pack_create(args: argparse.Namespace, workspace: "Workspace") -> int:
             meta = json.loads(Path(args.meta).read_text("utf-8"))
         except (OSError, ValueError) as exc:
             raise CliError(f"Cannot read the metadata file {args.meta}: {exc}.") from None
+        _check_meta(meta, args.meta)
     for field in ("title", "bpm", "isrc", "id"):
         value = getattr(args, field)
         if value is not None:
@@ -146,6 +150,36 @@ def cmd_pack_create(args: argparse.Namespace, workspace: "Workspace") -> int:
     for stem in manifest.stems:
         _print(f"  {stem.id:<16} {stem.role:<7} {stem.file}")
     return 0
+
+
+# The metadata file's fields and what each must be (the flags are typed by the parser).
+_META_FIELDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "id": ("text", lambda v: isinstance(v, str)),
+    "title": ("text", lambda v: isinstance(v, str)),
+    "artists": (
+        "a name or a list of names",
+        lambda v: isinstance(v, str) or (isinstance(v, list) and all(isinstance(a, str) for a in v)),
+    ),
+    "bpm": ("a number of beats per minute", lambda v: is_finite_number(v) and v > 0),
+    "key": ("text such as 'A minor'", lambda v: isinstance(v, str)),
+    "isrc": ("text or null", lambda v: v is None or isinstance(v, str)),
+    "attribution": ("text", lambda v: isinstance(v, str)),
+}
+
+
+def _check_meta(meta: Any, source: str) -> None:
+    if not isinstance(meta, dict):
+        raise CliError(f"The metadata file {source} must hold a JSON object (title, artists, bpm, key, ...).")
+    for name, (kind, valid) in _META_FIELDS.items():
+        if name in meta and not valid(meta[name]):
+            raise CliError(f"The metadata file {source}: '{name}' must be {kind}, not {json.dumps(meta[name])}.")
+
+
+def resample_arg(text: str) -> str:
+    """The parser's type for `--resample`: 'auto' or a sample rate in Hz, checked before any audio is touched."""
+    if text != "auto" and not (text.isdigit() and 8000 <= int(text) <= 192000):
+        raise argparse.ArgumentTypeError(f"'auto' or a sample rate from 8000 to 192000 Hz, not '{text}'")
+    return text
 
 
 def _slug(text: str) -> str:
@@ -269,7 +303,9 @@ def _add_pack_commands(sub: Any) -> None:
     policy.add_argument("--policy", help="policy JSON file")
     policy.add_argument("--policy-template", default="demo", choices=sorted(policy_templates.TEMPLATES))
     create.add_argument("--role", action="append", default=[], metavar="FILE=ROLE", help="override a guessed role")
-    create.add_argument("--resample", metavar="RATE", help="resample to RATE Hz ('auto': the rate most stems have)")
+    create.add_argument(
+        "--resample", type=resample_arg, metavar="RATE", help="resample to RATE Hz ('auto': the rate most stems have)"
+    )
     create.add_argument("--pad", action="store_true", help="pad shorter stems with silence at the end")
     create.set_defaults(handler=cmd_pack_create)
     verify = pack.add_parser("verify", help="check a pack's safety, signature and stems")
@@ -304,10 +340,24 @@ def _add_artist_commands(sub: Any) -> None:
     add_artist_commands(sub)
 
 
+DEMO_SECONDS_RANGE = (1.0, 3600.0)
+
+
+def _demo_seconds(text: str) -> float:
+    low, high = DEMO_SECONDS_RANGE
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not low <= seconds <= high:  # also refuses NaN
+        raise argparse.ArgumentTypeError(f"the song length is {low:g} to {high:g} seconds, not '{text}'")
+    return seconds
+
+
 def _add_demo_command(sub: Any) -> None:
     demo = sub.add_parser("demo", help="write the built-in demo stem pack")
     demo.add_argument("-o", "--output", default="demo.fanpack")
-    demo.add_argument("--seconds", type=float, default=90.0, help="song length (default 90)")
+    demo.add_argument("--seconds", type=_demo_seconds, default=90.0, help="song length (default 90)")
     demo.set_defaults(handler=cmd_demo)
 
 
@@ -397,9 +447,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FanRemixError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError:  # `fanremix ... | head`: the reader has gone, which is not an error of ours
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except OSError as exc:  # a file or folder named on the command line cannot be read or written
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's own flush at exit does not raise the broken pipe again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 if __name__ == "__main__":

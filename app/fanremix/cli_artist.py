@@ -37,6 +37,7 @@ from .artist import (
     target_sample_rate,
     update_policy,
 )
+from .cli import resample_arg
 from .domain import policy_templates
 from .domain.errors import FanRemixError
 from .domain.policy import ROLES, Policy
@@ -261,7 +262,9 @@ def add_artist_commands(subparsers: Any) -> None:
     stems = subparsers.add_parser("stems", help="check a folder of stems before packing it")
     stems.add_argument("folder")
     stems.add_argument("--role", action="append", default=[], metavar="FILE=ROLE", help="override a guessed role")
-    stems.add_argument("--resample", metavar="RATE", help="resample to RATE Hz ('auto': the rate most stems have)")
+    stems.add_argument(
+        "--resample", type=resample_arg, metavar="RATE", help="resample to RATE Hz ('auto': the rate most stems have)"
+    )
     stems.add_argument("--pad", action="store_true", help="pad shorter stems with silence at the end")
     stems.add_argument("--no-analysis", action="store_true", help="skip the BPM and key suggestions")
     stems.set_defaults(handler=cmd_stems)

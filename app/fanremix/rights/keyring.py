@@ -66,7 +66,7 @@ class Keyring:
         except OSError as exc:
             raise KeyringError(f"Cannot read {path}: {exc.strerror}.") from None
         public_key = load_public_key(data, str(path))
-        return self.trust(public_key, name=name or Path(path).stem, source=f"trusted from {path}")
+        return self.trust(public_key, name=name or Path(path).stem, source=f"trusted from {Path(path).resolve()}")
 
     def trusted_keys(self) -> list[TrustedKey]:
         found = dict(self._builtin)

@@ -263,6 +263,55 @@ def test_stems_of_different_lengths_are_refused_when_building(tmp_path, publishe
     assert not (tmp_path / "x.fanpack").exists()
 
 
+def _pack_with_bass_lengthened(small_pack: Path, publisher_key: PublisherKey, extra_frames: int) -> Path:
+    """The small pack with its bass stem `extra_frames` longer than the others, honestly hashed and re-signed: only
+    the length check stands between it and the app."""
+    import hashlib
+    import io
+
+    files = members(small_pack)
+    manifest = PackManifest.from_json(files["pack.json"])
+    audio, rate = soundfile.read(io.BytesIO(files["bass.wav"]))
+    longer = io.BytesIO()
+    soundfile.write(longer, np.concatenate([audio, np.zeros((extra_frames, 2))]), rate, format="WAV")
+    files["bass.wav"] = longer.getvalue()
+    stems = tuple(
+        s.__class__(
+            **{**s.__dict__, "frames": s.frames + extra_frames, "sha256": hashlib.sha256(longer.getvalue()).hexdigest()}
+        )
+        if s.id == "bass"
+        else s
+        for s in manifest.stems
+    )
+    resigned = publisher_key.sign(manifest.__class__(**{**manifest.__dict__, "stems": stems, "signature": None}))
+    files["pack.json"] = resigned.to_json().encode()
+    return rezip(small_pack, files)
+
+
+def test_a_signed_pack_whose_stems_differ_in_length_is_refused(small_pack, workspace, publisher_key, temp_root) -> None:
+    crafted = _pack_with_bass_lengthened(small_pack, publisher_key, 4410)  # 100 ms, beyond the 50 ms tolerance
+    with pytest.raises(StemFormatError, match=r"vocals\.wav is 0\.100 s shorter than bass\.wav;.*within 50 ms"):
+        open_pack(crafted, workspace.keyring(), workdir=temp_root)
+    assert list(temp_root.iterdir()) == []
+
+
+def test_stems_within_the_length_tolerance_open(small_pack, workspace, publisher_key) -> None:
+    crafted = _pack_with_bass_lengthened(small_pack, publisher_key, 1323)  # 30 ms
+    with open_pack(crafted, workspace.keyring()) as pack:
+        assert {s.id: s.frames for s in pack.manifest.stems}["bass"] == 44100 + 1323
+
+
+def test_the_isrc_is_kept_in_its_12_character_form(tmp_path, publisher_key, workspace) -> None:
+    folder = tmp_path / "s"
+    folder.mkdir()
+    soundfile.write(str(folder / "a.wav"), np.zeros((44100, 2)), 44100)
+    meta = PackMetadata(id="x", title="X", artists=("Y",), bpm=100, key="C major", isrc="gb-xyz-26-00001")
+    build_pack(
+        [StemSource(folder / "a.wav", "bass")], meta, policy_templates.demo(), publisher_key, tmp_path / "x.fanpack"
+    )
+    assert json.loads(members(tmp_path / "x.fanpack")["pack.json"])["isrc"] == "GBXYZ2600001"
+
+
 def test_stems_of_different_rates_are_refused_when_building(tmp_path, publisher_key) -> None:
     folder = tmp_path / "s"
     folder.mkdir()

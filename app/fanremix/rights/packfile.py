@@ -32,6 +32,7 @@ from fanremix.domain.errors import (
     UnsafeArchiveError,
     UnsignedPackError,
 )
+from fanremix.domain.music import normalise_isrc
 from fanremix.domain.policy import Policy
 from fanremix.domain.stem_pack import (
     MANIFEST_NAME,
@@ -223,7 +224,7 @@ def build_pack(
         id=metadata.id,
         title=metadata.title,
         artists=metadata.artists,
-        isrc=metadata.isrc,
+        isrc=normalise_isrc(metadata.isrc) if metadata.isrc else None,  # pack.json keeps the 12-character form
         bpm=metadata.bpm,
         key=metadata.key,
         sample_rate=rates.pop(),

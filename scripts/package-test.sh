@@ -3,7 +3,7 @@
 #
 # Runs dist/fanremix/fanremix with no Python on PATH and no access to the source tree, in a throw-away user folder:
 #   1. --version matches fanremix.__version__;
-#   2. writes the demo pack, a recipe, and renders it headless;
+#   2. writes the demo pack, a recipe, and renders it headless (signed, and once with --no-credentials);
 #   3. provenance: starts the bundled rights service (`fanremix -m fanremix.service`, as the app does), makes a
 #      fan account, exports the recipe with a grant and an embedded C2PA record (`submit`), and checks it with
 #      `verify` (and `verify --pack`, which re-renders the recipe and compares the audio);
@@ -89,10 +89,15 @@ step "   recipe (tempo 1.05, +1 semitone, reverb, region)"
 run "$EXE" recipe "$demo_pack" -o recipe.json --tempo 1.05 --pitch 1 --effect master=Reverb \
     --region 2:16 --fade-out 1 >recipe.log 2>&1 || { cat recipe.log; fail "recipe"; }
 done_step
-step "   render to FLAC"
+step "   render to FLAC (signed with Content Credentials)"
 run "$EXE" render "$demo_pack" recipe.json -o render.flac >render.log 2>&1 || { cat render.log; fail "render"; }
 [ -s render.flac ] || fail "render wrote nothing"
+grep -q 'Content Credentials: signed by' render.log || { cat render.log; fail "render did not sign the file"; }
 done_step "$(grep -o 'integrated loudness: .*' render.log | head -1)"
+step "   render without credentials (--no-credentials)"
+run "$EXE" render "$demo_pack" recipe.json -o unsigned.flac --no-credentials >unsigned.log 2>&1 ||
+    { cat unsigned.log; fail "render --no-credentials"; }
+done_step
 
 # 3. provenance through the bundled rights service
 service_dir="$WORK/user/data/service"
@@ -122,12 +127,16 @@ run "$EXE" submit recipe.json --pack "$demo_pack" --format flac -o remix.flac >s
 done_step "$(grep -o 'Submission .*' submit.log | head -1)"
 step "   verify"
 run "$EXE" verify remix.flac >verify.log 2>&1 || { cat verify.log; fail "verify"; }
+grep -q 'genuine: signed by the rights service' verify.log || { cat verify.log; fail "verify did not check the grant"; }
 done_step
 step "   verify --pack (re-render and compare)"
 run "$EXE" verify remix.flac --pack "$demo_pack" >verify-pack.log 2>&1 || { cat verify-pack.log; fail "verify --pack"; }
 done_step
+step "   verify the signed render (no grant)"
+run "$EXE" verify render.flac >verify-render.log 2>&1 || { cat verify-render.log; fail "verify of the render"; }
+done_step
 step "   unsigned render is refused by verify"
-if run "$EXE" verify render.flac >verify-unsigned.log 2>&1; then fail "verify accepted a file with no C2PA record"; fi
+if run "$EXE" verify unsigned.flac >verify-unsigned.log 2>&1; then fail "verify accepted a file with no C2PA record"; fi
 done_step "refused, as it should be"
 step "   rights service stops on SIGTERM"
 kill -TERM "$SERVICE_PID"

@@ -1104,7 +1104,8 @@ class SubmissionDetails:
 
 
 def inspect_submission(client: Any, submission: Any, folder: Path, *, decode: bool = True) -> SubmissionDetails:
-    """Download a submission and explain its Content Credentials, with the service's CA as the trust anchor."""
+    """Download a submission and explain its Content Credentials, with the service's CA as the trust anchor and
+    its grant keys to check the grant."""
     from .cli_verify import describe
     from .provenance_flow import verify_file
     from .rights.c2pa import NoCredentialsError
@@ -1120,7 +1121,7 @@ def inspect_submission(client: Any, submission: Any, folder: Path, *, decode: bo
     problem = None
     remixer = None
     try:
-        result = verify_file(path, anchors)
+        result = verify_file(path, anchors, service_keys=client.keys().grant_keys)
         lines = tuple(describe(result))
         record = result.report.record
         if record is not None:

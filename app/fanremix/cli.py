@@ -6,7 +6,6 @@ is built in full only for the sub-command being run (see `COMMAND_GROUPS`), and 
 """
 
 import argparse
-import getpass
 import json
 import os
 import sys
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .domain.errors import FanRemixError
 from .domain.fields import is_finite_number
+from .passphrase import ask_passphrase
 
 if TYPE_CHECKING:
     from .domain.policy import Policy
@@ -48,7 +48,7 @@ def cmd_keys_new(args: argparse.Namespace, workspace: "Workspace") -> int:
         raise CliError(f"{out} already exists; pass --force to replace it (the old key is lost).")
     passphrase = None
     if args.passphrase:
-        passphrase = getpass.getpass("Passphrase for the new key: ").encode()
+        passphrase = ask_passphrase("Passphrase for the new key: ")
     key = PublisherKey.generate()
     out.parent.mkdir(parents=True, exist_ok=True)
     public_path = key.save(out, passphrase)
@@ -129,7 +129,7 @@ def cmd_pack_create(args: argparse.Namespace, workspace: "Workspace") -> int:
         raise CliError(f"Missing metadata: {', '.join(missing)}. Give --meta FILE or the matching flags.")
     roles = _parse_roles(args.role)
     key_path = Path(args.key)
-    passphrase = getpass.getpass("Key passphrase: ").encode() if args.passphrase else None
+    passphrase = ask_passphrase("Key passphrase: ") if args.passphrase else None
     key = PublisherKey.load(key_path, passphrase)
     artists = meta["artists"] if isinstance(meta["artists"], list) else [meta["artists"]]
     metadata = PackMetadata(
@@ -323,9 +323,10 @@ def _add_render_commands(sub: Any) -> None:
 
 
 def _add_verify_commands(sub: Any) -> None:
-    from .cli_verify import add_verify_commands
+    from .cli_verify import add_identity_commands, add_verify_commands
 
     add_verify_commands(sub)
+    add_identity_commands(sub)
 
 
 def _add_service_commands(sub: Any) -> None:
@@ -375,7 +376,13 @@ COMMAND_GROUPS: tuple[tuple[dict[str, str], Callable[[Any], None]], ...] = (
         },
         _add_render_commands,
     ),
-    ({"verify": "check a remix's Content Credentials (C2PA): who, what, under which licence"}, _add_verify_commands),
+    (
+        {
+            "verify": "check a remix's Content Credentials (C2PA): who, what, under which licence",
+            "identity": "your signing identity for Content Credentials",
+        },
+        _add_verify_commands,
+    ),
     (
         {
             "serve": "run the rights service",

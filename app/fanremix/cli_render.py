@@ -11,8 +11,10 @@ entry point prints before exiting non-zero.
 """
 
 import argparse
+import hashlib
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -201,18 +203,29 @@ def _figure(value: float | None, unit: str) -> str:
 def cmd_render(args: argparse.Namespace, workspace: Workspace) -> int:
     recipe = _read_recipe(Path(args.recipe))
     fmt = export_format(args.format, args.output)  # a bad format or name fails before the pack is opened
+    if args.no_normalize:  # said in the recipe, so that the record's recipe renders this very audio again
+        recipe = replace(recipe, loudness_lufs=None)
+    identity = None
+    if not args.no_credentials:  # unlock (or make) the signing identity before any time goes into rendering
+        from .passphrase import ask_passphrase
+        from .rights.identity import ensure_fan_identity
+
+        passphrase = ask_passphrase("Signing key passphrase: ") if args.passphrase else None
+        identity = ensure_fan_identity(workspace.paths.config, passphrase=passphrase)
     bar = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
     try:
         with open_pack(Path(args.pack), workspace.keyring()) as pack:
-            result = render_to_file(
-                pack.manifest,
-                pack.stem_paths,
-                recipe,
-                Path(args.output),
-                fmt,
-                progress=bar,
-                normalize=not args.no_normalize,
-            )
+            if identity is None:
+                result = render_to_file(
+                    pack.manifest, pack.stem_paths, recipe, Path(args.output), fmt, progress=bar, normalize=True
+                )
+            else:
+                from .provenance_flow import export_with_provenance
+
+                exported = export_with_provenance(
+                    pack, recipe, Path(args.output), fmt.name, identity, title=args.title, progress=bar
+                )
+                result = replace(exported.render, path=exported.path)
     finally:
         if bar:
             bar.finish()
@@ -222,7 +235,21 @@ def cmd_render(args: argparse.Namespace, workspace: Workspace) -> int:
     print(f"  integrated loudness: {_figure(report.integrated_lufs, 'LUFS')}{target}")
     print(f"  true peak:           {report.true_peak_dbtp:.1f} dBTP")
     print(f"  duration:            {result.duration_s:.3f} s")
-    print(f"  sha256:              {result.sha256}", flush=True)
+    if identity is None:
+        print(f"  sha256:              {result.sha256}", flush=True)
+        print(
+            "warning: written WITHOUT Content Credentials (--no-credentials): it carries no record of what it is made "
+            "from or under which licence, and the rights service will not accept it.",
+            file=sys.stderr,
+        )
+        return 0
+    signer = f"{identity.display_name}, certified by {identity.issuer_name}"
+    if identity.is_development:
+        signer = f"{identity.display_name}, with a local development certificate (others see “Valid but untrusted”)"
+    print(f"  sha256:              {hashlib.sha256(exported.path.read_bytes()).hexdigest()} (the signed file)")
+    if exported.sidecar is not None:
+        print(f"  Content Credentials: in the sidecar {exported.sidecar.name}; keep it with the file")
+    print(f"  Content Credentials: signed by {signer}; check with `fanremix verify`", flush=True)
     return 0
 
 
@@ -264,5 +291,16 @@ def add_render_commands(subparsers: "argparse._SubParsersAction[argparse.Argumen
         choices=sorted(FORMATS),
         help="output format (default: from the file name: .wav 24-bit, .flac 24-bit, .mp3 V2, .ogg)",
     )
-    render.add_argument("--no-normalize", action="store_true", help="skip loudness normalisation and limiting")
+    render.add_argument(
+        "--no-normalize",
+        action="store_true",
+        help="skip loudness normalisation and limiting (the recorded recipe says so too)",
+    )
+    render.add_argument(
+        "--no-credentials",
+        action="store_true",
+        help="do not sign the file with Content Credentials (it then cannot be verified or submitted)",
+    )
+    render.add_argument("--passphrase", action="store_true", help="your signing key has a passphrase (asked for)")
+    render.add_argument("--title", help="the remix's title in its record (default: from the pack)")
     render.set_defaults(handler=cmd_render)

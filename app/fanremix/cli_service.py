@@ -20,6 +20,7 @@ from typing import Any
 
 from .domain.errors import FanRemixError
 from .domain.recipe import Recipe
+from .passphrase import ask_passphrase
 from .rights.client import (
     PolicyRefusedError,
     RightsClient,
@@ -210,10 +211,11 @@ def cmd_submit(args: argparse.Namespace, workspace: Workspace) -> int:
             return _show_outcome(outcome)
         recipe, pack_path = _load_recipe_and_pack(source, args.pack)
         destination = Path(args.output) if args.output else source.with_suffix(f".{args.format}")
+        passphrase = ask_passphrase("Signing key passphrase: ") if args.passphrase else None
         try:
             result = submit_recipe(
                 client, outbox, workspace, pack_path, recipe, destination, fmt=args.format,
-                step=lambda name: _print(STEP_WORDS[name]),
+                step=lambda name: _print(STEP_WORDS[name]), passphrase=passphrase,
             )  # fmt: skip
         except PolicyRefusedError as refused:
             print(f"No grant: {refused.message}", file=sys.stderr)
@@ -309,6 +311,7 @@ def add_service_commands(subparsers: Any) -> None:
     submit.add_argument("--pack", help="the pack a recipe is for (a project remembers it)")
     submit.add_argument("--format", default="wav", choices=("wav", "flac", "mp3", "ogg"))
     submit.add_argument("-o", "--output", help="where to write the export (default: beside the project)")
+    submit.add_argument("--passphrase", action="store_true", help="your signing key has a passphrase (asked for)")
     submit.add_argument("--service")
     submit.set_defaults(handler=cmd_submit)
 

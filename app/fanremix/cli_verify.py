@@ -1,8 +1,11 @@
 """`fanremix verify FILE`: check a remix's Content Credentials and say, in words, what they prove.
 
 Exit status: 0 when the record is Trusted or Valid (and, with --pack, the audio matches); 3 when it is Invalid; 4 when
-the record is intact but the audio does not match its recipe re-rendered from the pack; 1 for errors (no credentials,
-unreadable pack...).
+the record is intact but the audio does not match its recipe re-rendered from the pack; 5 when the record is intact but
+the licence grant in it is forged, malformed or for another recipe; 1 for errors (no credentials, unreadable pack...).
+
+The grant's signature is checked offline against the grant keys of the rights services this app has used (kept in the
+config folder's service-keys/ when the app or `fanremix submit` gets a grant) and any given with --service-keys.
 """
 
 import argparse
@@ -13,14 +16,38 @@ from typing import Any
 from .domain.errors import FormatError
 from .domain.music import format_isrc
 from .domain.provenance import ProvenanceRecord
-from .provenance_flow import Verification, verify_file
+from .passphrase import ask_passphrase
+from .provenance_flow import (
+    GRANT_EXPIRED,
+    GRANT_FORGED,
+    GRANT_GENUINE,
+    GRANT_MALFORMED,
+    GRANT_NONE,
+    GRANT_OTHER_RECIPE,
+    GRANT_REFUSED,
+    GRANT_UNKNOWN_KEY,
+    GrantCheck,
+    Verification,
+    verify_file,
+)
 from .rights.c2pa import ValidationState, summarise_recipe
-from .rights.identity import configured_trust_anchors, trust_anchor_folder
+from .rights.grants import known_service_keys
+from .rights.identity import (
+    IDENTITY_DIR,
+    IdentityError,
+    PassphraseRequiredError,
+    configured_trust_anchors,
+    create_fan_identity,
+    fan_identity_exists,
+    load_fan_identity,
+    trust_anchor_folder,
+)
 from .rights.packfile import open_pack
 from .workspace import Workspace
 
 EXIT_INVALID = 3
 EXIT_AUDIO_MISMATCH = 4
+EXIT_GRANT_REFUSED = 5
 LABEL_WIDTH = 14
 
 
@@ -41,17 +68,80 @@ def add_verify_commands(subparsers: Any) -> None:
         help="also trust chains ending in this CA certificate (repeatable); the config folder's "
         "trust-anchors/ is always used",
     )
+    verify.add_argument(
+        "--service-keys",
+        action="append",
+        default=[],
+        metavar="JSON",
+        help="also accept grants signed with these rights-service keys (the body of the service's GET /v1/keys; "
+        "repeatable); the keys of services this app has used are always known",
+    )
     verify.set_defaults(handler=cmd_verify)
+
+
+def add_identity_commands(subparsers: Any) -> None:
+    identity = subparsers.add_parser(
+        "identity",
+        help="your signing identity for Content Credentials",
+        description="The key and certificate chain that sign your exports (kept 0600 in the config folder).",
+    ).add_subparsers(dest="identity_command", required=True)
+    new = identity.add_parser("new", help="make a signing key (certified by the local development CA)")
+    new.add_argument("--name", default="Fan Remix Studio user", help="the name your exports are signed with")
+    new.add_argument("--email", help="an e-mail address for the certificate")
+    new.add_argument("--passphrase", action="store_true", help="protect the key with a passphrase (asked for)")
+    new.add_argument("--force", action="store_true", help="replace the existing identity (its key is lost)")
+    new.set_defaults(handler=cmd_identity_new)
+    show = identity.add_parser("show", help="show who your exports are signed as")
+    show.add_argument("--passphrase", action="store_true", help="your signing key has a passphrase (asked for)")
+    show.set_defaults(handler=cmd_identity_show)
+
+
+def _print_identity(identity: Any, config_dir: Path) -> None:
+    certificate = identity.certificate
+    print(f"Signs as:      {identity.display_name}")
+    print(f"Certified by:  {identity.issuer_name}" + (" (local development CA)" if identity.is_development else ""))
+    print(f"Valid:         {certificate.not_valid_before_utc:%Y-%m-%d} to {certificate.not_valid_after_utc:%Y-%m-%d}")
+    print(f"Kept in:       {config_dir / IDENTITY_DIR}", flush=True)
+
+
+def cmd_identity_new(args: argparse.Namespace, workspace: Workspace) -> int:
+
+    config_dir = workspace.paths.config
+    if fan_identity_exists(config_dir) and not args.force:
+        raise IdentityError(
+            f"A signing identity already exists in {config_dir / IDENTITY_DIR}; pass --force to replace it (its key "
+            "is lost, and with it the certificate the rights service issued for it)."
+        )
+    passphrase = ask_passphrase("Passphrase for the signing key: ") if args.passphrase else None
+    identity = create_fan_identity(config_dir, args.name, email=args.email, passphrase=passphrase)
+    print("Made a new signing identity" + (", protected by a passphrase." if passphrase else "."))
+    _print_identity(identity, config_dir)
+    return 0
+
+
+def cmd_identity_show(args: argparse.Namespace, workspace: Workspace) -> int:
+
+    config_dir = workspace.paths.config
+    if not fan_identity_exists(config_dir):
+        raise IdentityError("There is no signing identity yet: the first export makes one, or `fanremix identity new`.")
+    passphrase = ask_passphrase("Signing key passphrase: ") if args.passphrase else None
+    try:
+        identity = load_fan_identity(config_dir, passphrase)
+    except PassphraseRequiredError:
+        raise IdentityError("The signing key is protected by a passphrase: add --passphrase.") from None
+    _print_identity(identity, config_dir)
+    return 0
 
 
 def cmd_verify(args: argparse.Namespace, workspace: Workspace) -> int:
     anchors = configured_trust_anchors(workspace.paths.config, [Path(p) for p in args.trust_anchor])
+    keys = known_service_keys(workspace.paths.config, [Path(p) for p in args.service_keys])
     if args.pack:
         with open_pack(Path(args.pack), workspace.keyring()) as pack:
-            result = verify_file(Path(args.file), anchors, pack)
+            result = verify_file(Path(args.file), anchors, pack, keys)
             policy_text = pack.manifest.policy.describe_text() if _pack_is_recorded(result, pack) else None
     else:
-        result = verify_file(Path(args.file), anchors)
+        result = verify_file(Path(args.file), anchors, service_keys=keys)
         policy_text = None
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False), flush=True)
@@ -62,6 +152,8 @@ def cmd_verify(args: argparse.Namespace, workspace: Workspace) -> int:
         return EXIT_INVALID
     if result.comparison is not None and not result.comparison.matches:
         return EXIT_AUDIO_MISMATCH
+    if result.grant is not None and result.grant.status in GRANT_REFUSED:
+        return EXIT_GRANT_REFUSED
     return 0
 
 
@@ -111,7 +203,7 @@ def describe(result: Verification, *, anchors_folder: Path | None = None, policy
     if record is None:
         lines.append(_row("Record", report.record_error or "not readable"))
     else:
-        lines.extend(_describe_record(record))
+        lines.extend(_describe_record(record, result.grant))
     for warning in result.warnings:
         lines.append(_row("Warning", warning))
     if policy:
@@ -134,7 +226,7 @@ def describe(result: Verification, *, anchors_folder: Path | None = None, policy
     return lines
 
 
-def _describe_record(record: ProvenanceRecord) -> list[str]:
+def _describe_record(record: ProvenanceRecord, grant: GrantCheck | None) -> list[str]:
     pack = record.pack
     lines = [
         _row("Title", record.title),
@@ -159,7 +251,7 @@ def _describe_record(record: ProvenanceRecord) -> list[str]:
         lines.append(_more(f"revenue split: {split}"))
     lines.append(_more(f"this remix {rights.distribution_words}"))
     lines.append(_more("commercial use allowed" if rights.commercial_use else "no commercial use"))
-    lines.append(_row("Grant", grant_status(record)))
+    lines.append(_row("Grant", grant_status(grant or GrantCheck(GRANT_NONE))))
     lines.append(_row("AI", record.ai_disclosure))
     lines.append(_more(f"IPTC digital source type: {record.digital_source_type.rsplit('/', 1)[-1]}"))
     lines.append(
@@ -178,21 +270,26 @@ def _isrc(text: str) -> str:
         return f"{text} (not a well-formed ISRC)"
 
 
-def grant_status(record: ProvenanceRecord) -> str:
-    """The grant in words. Its signature is checked by the rights service (and the client), not here."""
-    grant = record.rights.grant
-    if grant is None:
+GRANT_WORDS = {
+    GRANT_GENUINE: "genuine: signed by the rights service, for exactly this recipe",
+    GRANT_EXPIRED: "genuine and for this recipe, but EXPIRED",
+    GRANT_OTHER_RECIPE: "REFUSED: genuine, but it does not cover this file",
+    GRANT_FORGED: "FORGED",
+    GRANT_MALFORMED: "REFUSED: not a well-formed grant",
+    GRANT_UNKNOWN_KEY: "NOT CHECKED",
+}
+
+
+def grant_status(check: GrantCheck) -> str:
+    """The grant in words: whether there is one, and what checking its signature found."""
+    if check.status == GRANT_NONE:
         return (
             "none: exported without a licence grant from the rights service "
             "(fine for listening; a platform asks for one)"
         )
-    grant_id = grant.get("id") or grant.get("grant_id") or "without an id"
-    text = f"grant {grant_id} is carried in the record"
-    recipe_hash = grant.get("recipe_hash")
-    if isinstance(recipe_hash, str):
-        covers = recipe_hash == record.recipe_hash()
-        text += "; it covers this recipe" if covers else "; it is for a DIFFERENT recipe than this file's"
-    expires = grant.get("expires") or grant.get("expires_at")
-    if expires:
-        text += f"; expires {expires}"
-    return text + " (its signature is checked by the rights service)"
+    text = f"grant {check.grant_id or 'without an id'}: {GRANT_WORDS[check.status]}"
+    if check.detail:
+        text += f": {check.detail.rstrip('.')}"
+    if check.expires and check.status in (GRANT_GENUINE, GRANT_UNKNOWN_KEY):
+        text += f"; expires {check.expires}"
+    return text

@@ -29,6 +29,15 @@ from .domain.policy import PolicyViolationError
 from .domain.provenance import EXPORT_FORMATS, ProvenanceRecord
 from .domain.recipe import Recipe
 from .rights.c2pa import ProvenanceReport, SignedFile, embed_provenance, format_of, read_provenance
+from .rights.grants import (
+    ExpiredGrantError,
+    ForgedGrantError,
+    GrantError,
+    GrantKeySet,
+    GrantMismatchError,
+    UnknownGrantKeyError,
+    verify_grant,
+)
 from .rights.identity import FanIdentity, TrustAnchors
 from .rights.packfile import OpenedPack
 
@@ -79,15 +88,67 @@ class AudioComparison:
         }
 
 
+# What checking the grant in a record found (`GrantCheck.status`)
+GRANT_NONE = "none"  # exported without a grant
+GRANT_GENUINE = "genuine"  # signed by a known rights service, for this recipe, not expired
+GRANT_EXPIRED = "expired"  # genuine and for this recipe, but past its expiry (a new export needs a new grant)
+GRANT_OTHER_RECIPE = "other_recipe"  # genuine, but issued for a different recipe: it does not cover this file
+GRANT_FORGED = "forged"  # the signature does not match: altered, or never issued by that service
+GRANT_UNKNOWN_KEY = "unknown_key"  # signed by a key no rights service known here publishes: not checked
+GRANT_MALFORMED = "malformed"
+GRANT_REFUSED = (GRANT_OTHER_RECIPE, GRANT_FORGED, GRANT_MALFORMED)  # the record claims a licence it does not have
+
+
+@dataclass(frozen=True)
+class GrantCheck:
+    status: str
+    grant_id: str = ""
+    detail: str = ""  # why, in words, for every status but genuine
+    expires: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "grant_id": self.grant_id, "detail": self.detail, "expires": self.expires}
+
+
+def check_grant(record: ProvenanceRecord, keys: GrantKeySet) -> GrantCheck:
+    """Check the grant a record carries, offline, against the grant keys of the rights services known here."""
+    document = record.rights.grant
+    if document is None:
+        return GrantCheck(GRANT_NONE)
+    grant_id = str(document.get("id") or document.get("grant_id") or "")
+    expires = str(document.get("expires_at") or document.get("expires") or "")
+    try:
+        verify_grant(document, keys, recipe_hash=record.recipe_hash())
+    except UnknownGrantKeyError:
+        signature = document.get("signature")
+        key_id = signature.get("key_id") if isinstance(signature, Mapping) else None
+        detail = (
+            f"it is signed by key {key_id}, which no rights service known here publishes, so its signature was not "
+            "checked (pass that service's keys with --service-keys FILE, the body of its GET /v1/keys)"
+        )
+        return GrantCheck(GRANT_UNKNOWN_KEY, grant_id, detail, expires)
+    except ExpiredGrantError as exc:
+        return GrantCheck(GRANT_EXPIRED, grant_id, exc.message, expires)
+    except GrantMismatchError as exc:
+        return GrantCheck(GRANT_OTHER_RECIPE, grant_id, exc.message, expires)
+    except ForgedGrantError as exc:
+        return GrantCheck(GRANT_FORGED, grant_id, exc.message, expires)
+    except GrantError as exc:
+        return GrantCheck(GRANT_MALFORMED, grant_id, exc.message, expires)
+    return GrantCheck(GRANT_GENUINE, grant_id, "", expires)
+
+
 @dataclass(frozen=True)
 class Verification:
     report: ProvenanceReport
     comparison: AudioComparison | None = None
     warnings: tuple[str, ...] = field(default=())
+    grant: GrantCheck | None = None  # None: the file has no record to take a grant from
 
     def to_dict(self) -> dict[str, Any]:
         data = self.report.to_dict()
         data["audio_comparison"] = None if self.comparison is None else self.comparison.to_dict()
+        data["grant_check"] = None if self.grant is None else self.grant.to_dict()
         data["warnings"] = list(self.warnings)
         return data
 
@@ -201,8 +262,14 @@ def export_with_provenance(
 # -- verify ------------------------------------------------------------------------------------------------------
 
 
-def verify_file(path: Path, anchors: TrustAnchors | None = None, pack: OpenedPack | None = None) -> Verification:
-    """Validate `path`'s Content Credentials; with `pack`, also re-render the recorded recipe and compare the audio."""
+def verify_file(
+    path: Path,
+    anchors: TrustAnchors | None = None,
+    pack: OpenedPack | None = None,
+    service_keys: GrantKeySet | None = None,
+) -> Verification:
+    """Validate `path`'s Content Credentials and check the grant in them against `service_keys` (the rights services
+    known here); with `pack`, also re-render the recorded recipe and compare the audio."""
     report = read_provenance(Path(path), anchors)
     warnings = []
     record = report.record
@@ -216,7 +283,8 @@ def verify_file(path: Path, anchors: TrustAnchors | None = None, pack: OpenedPac
         )
     elif pack is not None and record is not None:
         comparison = compare_with_pack(Path(path), record, pack)
-    return Verification(report=report, comparison=comparison, warnings=tuple(warnings))
+    grant = None if record is None else check_grant(record, service_keys or GrantKeySet([]))
+    return Verification(report=report, comparison=comparison, warnings=tuple(warnings), grant=grant)
 
 
 def compare_with_pack(path: Path, record: ProvenanceRecord, pack: OpenedPack) -> AudioComparison:

@@ -43,16 +43,22 @@ def service_url(workspace: Workspace, explicit: str | None = None) -> str:
     return explicit or os.environ.get(SERVICE_URL_ENV) or ServiceConfig.load(workspace.paths.config).url
 
 
-def service_identity(client: "RightsClient", workspace: Workspace) -> "FanIdentity":
-    """The fan's C2PA signing identity, certified by this service's CA (asked for once, then reused)."""
+def service_identity(client: "RightsClient", workspace: Workspace, passphrase: bytes | None = None) -> "FanIdentity":
+    """The fan's C2PA signing identity, certified by this service's CA (asked for once, then reused). `passphrase`
+    unlocks a protected signing key, and keeps it protected when the new certificate is saved.
+
+    The service's grant keys are kept in the config folder too, so that grants can be checked offline (`verify`)."""
     from cryptography.hazmat.primitives.asymmetric import ec
 
+    from .rights.grants import remember_service_keys
     from .rights.identity import FanIdentity, fan_identity_exists, load_certificates, load_fan_identity, make_csr
 
     config_dir = workspace.paths.config
     account = client.me()
-    ca_pem = client.keys().ca_certificate_pem
-    current = load_fan_identity(config_dir) if fan_identity_exists(config_dir) else None
+    keys = client.keys()
+    remember_service_keys(config_dir, keys.grant_keys, keys.issuer)
+    ca_pem = keys.ca_certificate_pem
+    current = load_fan_identity(config_dir, passphrase) if fan_identity_exists(config_dir) else None
     if current is not None:
         issued_by_service = load_certificates(ca_pem, "the service CA")[0] == current.chain[-1]
         if issued_by_service and current.display_name == account.name:
@@ -60,7 +66,7 @@ def service_identity(client: "RightsClient", workspace: Workspace) -> "FanIdenti
     key = current.key if current is not None else ec.generate_private_key(ec.SECP256R1())
     issued = client.request_certificate(make_csr(key, account.name))
     identity = FanIdentity(key=key, chain=tuple(load_certificates(issued.chain_pem, "the issued chain")))
-    identity.save(config_dir)
+    identity.save(config_dir, passphrase)
     return identity
 
 
@@ -81,6 +87,7 @@ def submit_recipe(
     fmt: str = "wav",
     step: Callable[[str], None] = lambda _name: None,
     render: Callable[..., Any] | None = None,
+    passphrase: bytes | None = None,
 ) -> SubmitResult:
     """Check, grant, render with the record (and the grant) embedded, and submit, queued in the outbox first.
 
@@ -98,7 +105,7 @@ def submit_recipe(
             raise PolicyRefusedError(list(result.violations))
         step(STEP_GRANT)
         grant = client.grant(recipe)
-        identity = service_identity(client, workspace)
+        identity = service_identity(client, workspace, passphrase)
         step(STEP_RENDER)
         exported = export_with_provenance(opened, recipe, destination, fmt, identity, grant, render=render)
     step(STEP_SUBMIT)

@@ -105,7 +105,7 @@ def test_publish_then_review_and_approve_a_fans_submission(
     assert details.remixer == fan.me().name
     provenance = review.provenance.toPlainText()
     assert "Validation:    Trusted" in provenance
-    assert "grant grt_" in provenance and "it covers this recipe" in provenance
+    assert "grant grt_" in provenance and "genuine: signed by the rights service, for exactly this recipe" in provenance
     assert f"“Night Drive” by The Owls (pack {result.pack_id}" in provenance
     assert review.detail_title.text() == f"Remix by {fan.me().name} — to review ({submission.id})"
     assert abs(len(details.audio) / details.sample_rate - 3.0 / 1.1) < 0.01

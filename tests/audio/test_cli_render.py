@@ -173,3 +173,75 @@ def test_the_progress_bar_draws_one_line_and_ends_it() -> None:
     assert lines[0] == "" and len(lines) == 4
     assert lines[2] == "stretch   [###############...............]  50.0%"
     assert lines[3] == "hash      [##############################] 100.0%\n"
+
+
+# -- Content Credentials -----------------------------------------------------------------------------------------
+
+
+def test_render_signs_the_file_with_its_recipe_by_default(pack: ToyPack, tmp_path: Path, capsys) -> None:
+    """Every derivative that leaves the app carries its record: `render` signs unless told not to."""
+    from fanremix.rights.c2pa import ValidationState, read_provenance
+
+    recipe_path, out = tmp_path / "r.json", tmp_path / "mix.flac"
+    assert run(["recipe", str(pack.path), "-o", str(recipe_path), "--gain", "drums=-3"]) == 0
+    assert run(["render", str(pack.path), str(recipe_path), "-o", str(out), "--title", "My mix"]) == 0
+    printed = capsys.readouterr().out
+    assert "Content Credentials: signed by Fan Remix Studio user, with a local development certificate" in printed
+    report = read_provenance(out)
+    assert report.state == ValidationState.VALID  # the local development CA is no trust anchor
+    assert report.record is not None and report.record.title == "My mix"
+    assert report.record.recipe_hash() == Recipe.from_json(recipe_path.read_bytes()).recipe_hash()
+
+
+def test_render_without_normalisation_records_that_in_the_recipe(pack: ToyPack, tmp_path: Path) -> None:
+    """The record's recipe must render the same audio again, so --no-normalize is written into it."""
+    from fanremix.rights.c2pa import read_provenance
+
+    recipe_path, out = tmp_path / "r.json", tmp_path / "mix.wav"
+    assert run(["recipe", str(pack.path), "-o", str(recipe_path)]) == 0
+    assert run(["render", str(pack.path), str(recipe_path), "-o", str(out), "--no-normalize"]) == 0
+    record = read_provenance(out).record
+    assert record is not None and record.recipe.loudness_lufs is None
+
+
+def test_render_no_credentials_writes_a_plain_file_and_warns(pack: ToyPack, tmp_path: Path, capsys) -> None:
+    from fanremix.rights.c2pa import NoCredentialsError, read_provenance
+
+    recipe_path, out = tmp_path / "r.json", tmp_path / "mix.wav"
+    assert run(["recipe", str(pack.path), "-o", str(recipe_path)]) == 0
+    capsys.readouterr()
+    assert run(["render", str(pack.path), str(recipe_path), "-o", str(out), "--no-credentials"]) == 0
+    assert "WITHOUT Content Credentials" in capsys.readouterr().err
+    with pytest.raises(NoCredentialsError):
+        read_provenance(out)
+
+
+def test_a_signing_key_with_a_passphrase(pack: ToyPack, tmp_path: Path, monkeypatch, capsys) -> None:
+    """`identity new --passphrase` protects the key; `render` then needs --passphrase, and refuses a wrong one
+    without writing anything."""
+    from fanremix.passphrase import PASSPHRASE_ENV
+    from fanremix.rights.c2pa import read_provenance
+
+    recipe_path, out = tmp_path / "r.json", tmp_path / "mix.flac"
+    assert run(["recipe", str(pack.path), "-o", str(recipe_path)]) == 0
+    monkeypatch.setenv(PASSPHRASE_ENV, "correct horse")
+    assert cli.main(["identity", "new", "--name", "Ada", "--passphrase"]) == 0
+    key_file = Workspace.from_environment().paths.config / "identity" / "fan-key.pem"
+    assert b"ENCRYPTED" in key_file.read_bytes()
+    capsys.readouterr()
+
+    assert run(["render", str(pack.path), str(recipe_path), "-o", str(out)]) == 1
+    assert "protected by a passphrase" in capsys.readouterr().err
+    monkeypatch.setenv(PASSPHRASE_ENV, "wrong")
+    assert run(["render", str(pack.path), str(recipe_path), "-o", str(out), "--passphrase"]) == 1
+    assert "passphrase is wrong" in capsys.readouterr().err
+    assert not out.exists()
+
+    monkeypatch.setenv(PASSPHRASE_ENV, "correct horse")
+    assert run(["render", str(pack.path), str(recipe_path), "-o", str(out), "--passphrase"]) == 0
+    record = read_provenance(out).record
+    assert record is not None and record.remixer == "Ada"
+    assert cli.main(["identity", "show", "--passphrase"]) == 0
+    assert "Signs as:      Ada" in capsys.readouterr().out
+    assert cli.main(["identity", "new"]) == 1  # never replaced by accident
+    assert "already exists" in capsys.readouterr().err

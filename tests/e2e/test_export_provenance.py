@@ -2,6 +2,7 @@
 verify them as a listener would (`fanremix verify`, with and without the pack)."""
 
 import argparse
+import datetime as dt
 import json
 import shutil
 import subprocess
@@ -17,12 +18,13 @@ import soundfile
 from pedalboard.io import AudioFile
 
 from fanremix.audio.offline import render_to_file
-from fanremix.cli_verify import EXIT_AUDIO_MISMATCH, EXIT_INVALID, add_verify_commands
+from fanremix.cli_verify import EXIT_AUDIO_MISMATCH, EXIT_GRANT_REFUSED, EXIT_INVALID, add_verify_commands
 from fanremix.demo import make_demo_pack
 from fanremix.domain.policy import PolicyViolationError
 from fanremix.domain.recipe import MASTER, Effect, Recipe
 from fanremix.provenance_flow import MATCH_SNR_DB, container_of, export_with_provenance, snr_db, verify_file
 from fanremix.rights.c2pa import NoCredentialsError, ValidationState, read_provenance, sidecar_path
+from fanremix.rights.grants import Grant, GrantSigner, remember_service_keys
 from fanremix.rights.identity import CertificateAuthority, FanIdentity, TrustAnchors, create_fan_identity
 from fanremix.rights.packfile import OpenedPack, open_pack
 from fanremix.workspace import Workspace
@@ -242,8 +244,9 @@ def test_verify_command_explains_a_trusted_file(
     anchor_file: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    grant = {"id": "grant-42", "recipe_hash": recipe_a(pack).recipe_hash(), "signature": "c2ln"}
+    grant = issue_grant(SERVICE, pack, recipe_a(pack))
     path = export_with_provenance(pack, recipe_a(pack), tmp_path / "remix.flac", "flac", identity, grant=grant).path
+    remember_service_keys(workspace.paths.config, SERVICE.key_set(), "the test service")
     code, out = run_verify(workspace, str(path), "--trust-anchor", str(anchor_file), capsys=capsys)
     assert code == 0
     for expected in (
@@ -256,7 +259,7 @@ def test_verify_command_explains_a_trusted_file(
         "Drums −4 dB".replace("−", "-"),
         "Licence:       policy urn:fanremix:policy:demo",
         "revenue split: Rightsholders 70%, Remixer 30%",
-        "Grant:         grant grant-42 is carried in the record; it covers this recipe",
+        f"Grant:         grant {grant['id']}: genuine: signed by the rights service, for exactly this recipe",
         "AI:            No generative AI",
         "humanEdits",
         "AI training and data mining on this file: not allowed",
@@ -267,6 +270,70 @@ def test_verify_command_explains_a_trusted_file(
     assert code == 0
     assert "Validation:    Valid but untrusted" in out
     assert "signingCredential.untrusted" in out
+
+
+SERVICE = GrantSigner.generate()  # a rights service's grant key
+
+
+def issue_grant(signer: GrantSigner, pack: OpenedPack, recipe: Recipe, **kwargs: Any) -> dict[str, Any]:
+    grant = Grant.for_recipe(
+        fan_id="acc_1", fan_name="E2E Fan", recipe=recipe, policy=pack.manifest.policy,
+        pack_hash=pack.manifest.pack_hash(), **kwargs,
+    )  # fmt: skip
+    return signer.sign(grant)
+
+
+def forged(grant: dict[str, Any]) -> dict[str, Any]:
+    """The grant with its revenue split changed after the service signed it."""
+    duties = {**grant["duties"], "revenue_split": [{"party": "Remixer", "percent": 100}]}
+    return {**grant, "duties": duties}
+
+
+@pytest.mark.parametrize(
+    ("case", "status", "words", "exit_code"),
+    [
+        ("genuine", "genuine", "genuine: signed by the rights service, for exactly this recipe", 0),
+        ("forged", "forged", "FORGED: The grant's signature does not match its content", EXIT_GRANT_REFUSED),
+        ("other recipe", "other_recipe", "REFUSED: genuine, but it does not cover this file", EXIT_GRANT_REFUSED),
+        ("expired", "expired", "genuine and for this recipe, but EXPIRED: The grant expired on", 0),
+        ("another service", "unknown_key", "NOT CHECKED: it is signed by key", 0),
+    ],
+)
+def test_verify_checks_the_grant_in_the_record(
+    tmp_path: Path,
+    pack: OpenedPack,
+    identity: FanIdentity,
+    workspace: Workspace,
+    capsys: pytest.CaptureFixture[str],
+    case: str,
+    status: str,
+    words: str,
+    exit_code: int,
+) -> None:
+    """The grant's signature is checked offline against the keys of the rights services known here: those the app
+    kept when it got a grant, and any given with --service-keys (the body of the service's GET /v1/keys)."""
+    recipe = recipe_a(pack)
+    grant = {
+        "genuine": lambda: issue_grant(SERVICE, pack, recipe),
+        "forged": lambda: forged(issue_grant(SERVICE, pack, recipe)),
+        "other recipe": lambda: issue_grant(SERVICE, pack, recipe_b(pack)),
+        "expired": lambda: issue_grant(
+            SERVICE, pack, recipe, now=dt.datetime.now(dt.UTC) - dt.timedelta(days=40), lifetime=dt.timedelta(days=30)
+        ),
+        "another service": lambda: issue_grant(GrantSigner.generate(), pack, recipe),
+    }[case]()
+    path = export_with_provenance(pack, recipe, tmp_path / "remix.flac", "flac", identity, grant=grant).path
+    keys_file = tmp_path / "keys.json"
+    keys_file.write_text(json.dumps({"grant_keys": SERVICE.key_set().to_published()}))
+
+    code, out = run_verify(workspace, str(path), "--service-keys", str(keys_file), capsys=capsys)
+    assert f"Grant:         grant {grant['id']}: {words}" in out
+    assert code == exit_code
+    code, out = run_verify(workspace, str(path), "--service-keys", str(keys_file), "--json", capsys=capsys)
+    assert json.loads(out)["grant_check"]["status"] == status
+    if case == "genuine":  # without the service's keys the grant cannot be checked, and verify says so
+        code, out = run_verify(workspace, str(path), capsys=capsys)
+        assert code == 0 and "NOT CHECKED" in out
 
 
 def test_verify_command_fails_for_an_altered_file(
@@ -309,6 +376,12 @@ def test_ogg_export_has_a_sidecar_that_verify_reads(
     assert data["recipe_hash"] == recipe_a(pack).recipe_hash()
     audio, _ = soundfile.read(str(result.path))
     assert len(audio) > pack.manifest.sample_rate
+
+    # an unsigned WAV of the same name shares that sidecar's name; it is not the WAV's record
+    plain = tmp_path / "remix.wav"
+    soundfile.write(str(plain), np.zeros((4410, 2), dtype=np.float32), 44100)
+    with pytest.raises(NoCredentialsError, match=r"remix\.wav carries no Content Credentials"):
+        read_provenance(plain)
 
 
 def test_verify_command_on_a_file_without_credentials_raises_a_typed_error(

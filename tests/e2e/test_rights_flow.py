@@ -88,6 +88,13 @@ def test_demo_pack_to_accepted_submission_through_the_cli(service, registered_de
     assert report.state.value == "Trusted"
     assert report.record is not None and report.record.recipe.recipe_hash() == recipe.recipe_hash()
     assert report.record.rights.grant["recipe_hash"] == recipe.recipe_hash()
+    # the app kept the service's grant keys, so `verify` checks the grant's signature offline
+    capsys.readouterr()
+    assert fanremix(["verify", str(exported)]) == 0
+    grant_id = report.record.rights.grant["id"]
+    assert (
+        f"grant {grant_id}: genuine: signed by the rights service, for exactly this recipe" in capsys.readouterr().out
+    )
 
     assert fanremix(["submissions", *url]) == 0
     listing = capsys.readouterr().out

@@ -162,7 +162,7 @@ def test_submit_runs_the_whole_flow_and_the_submission_is_accepted(
         pass
     assert verify.state_words == "✓ Trusted"
     details = verify.details_text()
-    assert "carried in the record; it covers this recipe" in details
+    assert "genuine: signed by the rights service, for exactly this recipe" in details  # checked with its keys
     assert session.recipe.recipe_hash() in details
     dialog.close()
     view.close()

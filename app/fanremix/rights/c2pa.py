@@ -85,7 +85,7 @@ STATUS_MEANINGS = {
     "claimSignature.missing": "The record is not signed.",
     "claimSignature.outsideValidity": "The record was signed outside the signing certificate's validity period.",
     "signingCredential.untrusted": "The signer's certificate does not chain to a trust anchor configured here, so "
-    "who signed it is not vouched for (the record itself is intact).",
+    "who signed it is not vouched for.",
     "signingCredential.invalid": "The signing certificate is not fit for signing Content Credentials.",
     "signingCredential.revoked": "The signing certificate has been revoked by its issuer.",
     "signingCredential.expired": "The signing certificate had expired when the record was signed.",
@@ -200,11 +200,13 @@ class ProvenanceReport:
     @property
     def reasons(self) -> list[str]:
         """Why the state is not Trusted, in words (empty when Trusted)."""
-        reasons = [f"{entry.meaning} [{entry.code}]" for entry in self.failures]
-        if self.state == ValidationState.VALID and not any(
-            e.code == "signingCredential.untrusted" for e in self.failures
-        ):
-            reasons.append(STATUS_MEANINGS["signingCredential.untrusted"] + " [signingCredential.untrusted]")
+        valid = self.state == ValidationState.VALID  # then an untrusted signer is the only failure
+        untrusted = "signingCredential.untrusted"
+        entries = [(entry.meaning, entry.code) for entry in self.failures]
+        if valid and untrusted not in (code for _meaning, code in entries):
+            entries.append((STATUS_MEANINGS[untrusted], untrusted))
+        intact = " (The record itself is intact.)"
+        reasons = [f"{meaning}{intact if valid and code == untrusted else ''} [{code}]" for meaning, code in entries]
         if self.state == ValidationState.VALID and not self.anchors:
             reasons.append("No trust anchors are configured on this machine.")
         return reasons
@@ -668,7 +670,9 @@ def read_provenance(path: Path, anchors: TrustAnchors | None = None) -> Provenan
                 report = read_provenance_stream(stream, fmt, anchors)
                 return _with_paths(report, path, None)
             except NoCredentialsError:
-                if not has_sidecar:
+                # A sidecar beside a WAV, FLAC or MP3 is another file's (remix.ogg's remix.c2pa next to remix.wav):
+                # this app embeds the record in those formats, so one without it simply has none.
+                if not has_sidecar or fmt is not None:
                     raise NoCredentialsError(
                         f"{path.name} carries no Content Credentials (no C2PA manifest)."
                     ) from None

@@ -8,6 +8,7 @@ service issues grants with `GrantSigner`, and the client and the service both ch
 
 import base64
 import datetime as dt
+import json
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from fanremix.domain.atomic import atomic_write_bytes
 from fanremix.domain.canonical import canonical_json
 from fanremix.domain.errors import FanRemixError, KeyringError
 from fanremix.domain.fields import FieldReader, is_finite_number
@@ -266,6 +268,9 @@ class GrantKeySet:
     def to_published(self) -> list[dict[str, str]]:
         return [ServicePublicKey(key_id, key).to_dict() for key_id, key in sorted(self._keys.items())]
 
+    def entries(self) -> list[ServicePublicKey]:
+        return [ServicePublicKey(key_id, key) for key_id, key in sorted(self._keys.items())]
+
     @property
     def key_ids(self) -> tuple[str, ...]:
         return tuple(sorted(self._keys))
@@ -278,6 +283,41 @@ class GrantKeySet:
                 f"The grant is signed by key {key_id}, which this rights service does not use: it was not issued "
                 "by this service."
             ) from None
+
+
+# -- the service keys known on this machine -----------------------------------------------------------------------
+
+SERVICE_KEYS_DIR = "service-keys"  # in the config folder: grant keys of the rights services this app has used
+
+
+def remember_service_keys(config_dir: Path, keys: GrantKeySet, issuer: str = "") -> None:
+    """Keep `keys` (fetched from a rights service) so that grants can be checked offline later, e.g. by `verify`.
+    One file per key, written atomically; a key already kept is rewritten with the same content."""
+    folder = Path(config_dir) / SERVICE_KEYS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    for entry in keys.to_published():
+        name = entry["key_id"].replace(":", "-") + ".json"
+        document = {**entry, "issuer": issuer}
+        atomic_write_bytes(folder / name, json.dumps(document, indent=2, sort_keys=True).encode("utf-8"))
+
+
+def known_service_keys(config_dir: Path, extra: Iterable[Path] = ()) -> GrantKeySet:
+    """The grant keys kept by `remember_service_keys`, plus those in `extra` files (each the body of a service's
+    `GET /v1/keys`). A kept file that cannot be read is skipped; an `extra` file that cannot be read is an error."""
+    found: list[ServicePublicKey] = []
+    folder = Path(config_dir) / SERVICE_KEYS_DIR
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
+        try:
+            found.append(ServicePublicKey.from_dict(json.loads(path.read_text("utf-8"))))
+        except (OSError, ValueError, KeyringError):
+            continue
+    for path in extra:
+        try:
+            document = json.loads(Path(path).read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise KeyringError(f"Cannot read the service keys {path}: {exc}.") from None
+        found.extend(GrantKeySet.from_published(document).entries())
+    return GrantKeySet(found)
 
 
 class GrantSigner:

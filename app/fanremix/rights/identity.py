@@ -59,6 +59,10 @@ class IdentityError(FanRemixError):
     """A signing key, certificate, CSR or trust anchor is missing, unreadable or unfit for C2PA signing."""
 
 
+class PassphraseRequiredError(IdentityError):
+    """The signing key is protected by a passphrase and none was given: ask for it and try again."""
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -94,7 +98,9 @@ def _private_key(data: bytes, passphrase: bytes | None, source: str) -> ec.Ellip
         key = serialization.load_pem_private_key(data, password=passphrase)
     except TypeError:
         if passphrase is None:
-            raise IdentityError(f"{source} is protected by a passphrase; give the passphrase.") from None
+            raise PassphraseRequiredError(
+                f"{source} is protected by a passphrase; give the passphrase (on the command line: --passphrase)."
+            ) from None
         raise IdentityError(f"{source} is not protected by a passphrase; do not give one.") from None
     except ValueError:
         raise IdentityError(f"{source} is not a private key file, or the passphrase is wrong.") from None

@@ -206,13 +206,14 @@ class VerifyDialog(QDialog):
         def work(_ctx: Any) -> VerifyOutcome:
             from fanremix.cli_verify import describe
             from fanremix.provenance_flow import verify_file
+            from fanremix.rights.grants import known_service_keys
             from fanremix.rights.identity import configured_trust_anchors, trust_anchor_folder
 
             anchors = configured_trust_anchors(config_dir)
             extra = extra_anchors()
             if extra is not None:
                 anchors = anchors.plus(extra)
-            result = verify_file(path, anchors, pack)
+            result = verify_file(path, anchors, pack, known_service_keys(config_dir))
             record = result.report.record
             policy = None
             if pack is not None and record is not None and record.pack.pack_hash == pack.manifest.pack_hash():

@@ -241,6 +241,11 @@ def cmd_submissions(args: argparse.Namespace, workspace: Workspace) -> int:
 
 def cmd_outbox(args: argparse.Namespace, workspace: Workspace) -> int:
     outbox = outbox_for(workspace)
+    if args.drop:
+        entry = outbox.find(args.drop)
+        outbox.remove(entry)
+        _print(f"Dropped {entry.label} ({entry.entry_id}) from the outbox; it will not be sent.")
+        return 0
     entries: list[OutboxEntry] = outbox.entries()
     for entry in entries:
         problem = f" — last try: {entry.last_error}" if entry.last_error else ""
@@ -322,5 +327,6 @@ def add_service_commands(subparsers: Any) -> None:
 
     outbox = subparsers.add_parser("outbox", help="submissions waiting to be sent")
     outbox.add_argument("--send", action="store_true", help="try to send them now")
+    outbox.add_argument("--drop", metavar="ID", help="take one out without sending it (its id from the list)")
     outbox.add_argument("--service")
     outbox.set_defaults(handler=cmd_outbox)

@@ -77,14 +77,28 @@ def test_entries_survive_a_restart_and_a_crash_mid_write_leaves_no_entry(tmp_pat
     assert reopened.flush(FakeService(["ok"])).remaining == 0
 
 
-def test_a_permanent_failure_is_kept_and_reported_not_dropped(tmp_path, audio) -> None:
+def test_a_submission_refused_at_once_is_not_left_to_be_sent_again_later(tmp_path, audio) -> None:
+    """Signed out: the person is told, and the copy does not stay behind to be sent after they submit it again
+    themselves (which gave the service two rows for one remix)."""
     outbox = Outbox(tmp_path / "outbox")
+    service = FakeService(["refused", "ok"])
     with pytest.raises(Permanent):
-        outbox.submit(FakeService(["refused"]), audio)
-    assert len(outbox) == 1  # queued before the attempt: never lost
+        outbox.submit(service, audio)
+    assert len(outbox) == 0 and audio.is_file()  # nothing sent, nothing queued, the file where it was
+    assert outbox.submit(service, audio).submission["status"] == "accepted"
+    assert outbox.flush(service).sent == [] and len(service.rows) == 1
+
+
+def test_a_permanent_failure_while_flushing_is_kept_and_reported_not_dropped(tmp_path, audio) -> None:
+    outbox = Outbox(tmp_path / "outbox")
+    outcome = outbox.submit(FakeService(["down"]), audio)
+    assert outcome.queued is not None and len(outbox) == 1
     report = outbox.flush(FakeService(["refused"]))
     assert [str(e) for _, e in report.failed] == ["Sign in again."] and report.remaining == 1
     assert outbox.entries()[0].attempts == 2
+    entry = outbox.find(outcome.queued.entry_id)
+    outbox.remove(entry)  # what `fanremix outbox --drop ID` does
+    assert len(outbox) == 0
 
 
 def test_sidecars_travel_with_their_audio(tmp_path, audio) -> None:
@@ -99,3 +113,19 @@ def test_sidecars_travel_with_their_audio(tmp_path, audio) -> None:
 
     Outbox(tmp_path / "outbox").submit(Recorder(), audio, sidecar=sidecar)
     assert seen["sidecar"] == b"manifest"
+
+
+def test_the_outbox_command_lists_and_drops_an_entry(audio, capsys) -> None:
+    from fanremix.cli import main
+    from fanremix.submit_flow import outbox_for
+    from fanremix.workspace import Workspace
+
+    entry = outbox_for(Workspace.from_environment()).add(audio)
+    assert main(["outbox"]) == 0
+    assert entry.entry_id in capsys.readouterr().out
+    assert main(["outbox", "--drop", "no-such-entry"]) == 1
+    assert "Nothing in the outbox is called 'no-such-entry'" in capsys.readouterr().err
+    assert main(["outbox", "--drop", entry.entry_id]) == 0
+    assert "will not be sent" in capsys.readouterr().out
+    assert main(["outbox"]) == 0
+    assert "The outbox is empty." in capsys.readouterr().out

@@ -225,14 +225,26 @@ class Outbox:
     def submit(
         self, client: SubmittingClient, path: Path, *, sidecar: Path | None = None, idempotency_key: str | None = None
     ) -> SubmitOutcome:
-        """Queue `path` durably, then try to send it now. A transient failure leaves it queued for `flush`."""
+        """Queue `path` durably, then try to send it now. A transient failure leaves it queued for `flush`.
+
+        A failure that trying again cannot mend (signed out, a file the service refuses to take) takes the copy out
+        of the outbox again and is raised: nothing was submitted, the file is still where it was, and the person is
+        told why. Keeping the copy would send it later behind their back, after they had submitted it again
+        themselves, and the service would then hold two submissions of one remix."""
         entry = self.add(path, sidecar=sidecar, idempotency_key=idempotency_key)
         try:
             return SubmitOutcome(submission=self.send(client, entry), queued=None)
         except FanRemixError as exc:
             if getattr(exc, "transient", False):
                 return SubmitOutcome(submission=None, queued=OutboxEntry.read(entry.folder), error=exc)
+            self.remove(entry)
             raise
+
+    def find(self, entry_id: str) -> OutboxEntry:
+        for entry in self.entries():
+            if entry.entry_id == entry_id or entry.idempotency_key == entry_id:
+                return entry
+        raise OutboxError(f"Nothing in the outbox is called '{entry_id}'; `fanremix outbox` lists what waits there.")
 
     def flush(
         self,

@@ -108,6 +108,8 @@ def test_the_account_dialog_registers_signs_out_and_signs_in(qtbot, service_wind
     dialog.tabs.setCurrentIndex(TAB_SERVICE)
     dialog.url_edit.setText("ftp://example.org")
     assert dialog.apply_service() is None and "https://" in dialog.message.text()
+    dialog.url_edit.setText("http://rights.example.org")  # a remote service without TLS
+    assert dialog.apply_service() is None and "unencrypted" in dialog.message.text()
 
     publisher = unique("gui-label")
     sign_up(qtbot, window, publisher, role="publisher")

@@ -11,15 +11,18 @@ import keyring.backend
 import keyring.core
 import pytest
 
+from fanremix.domain.errors import FanRemixError
 from fanremix.local_service import free_port
 from fanremix.rights.client import (
     OfflineError,
     RateLimitedError,
     RightsClient,
     ServerError,
+    ServiceConfig,
     TokenStore,
     default_retry,
 )
+from fanremix.workspace import Workspace
 from tests.conftest import MemoryKeyring
 
 
@@ -104,6 +107,33 @@ def test_tls_is_always_verified_and_a_ca_bundle_can_be_added(tmp_path) -> None:
     bundle.write_text("")
     assert RightsClient("https://rights.example")._session.verify is True
     assert RightsClient("https://rights.example", ca_bundle=bundle)._session.verify == str(bundle)
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://rights.example.com", True),
+        ("http://127.0.0.1:8765", True),
+        ("http://localhost:8765", True),
+        ("http://[::1]:8765", True),
+        ("http://rights.example.com", False),  # the token and the remixes would cross the network unencrypted
+        ("http://192.168.1.20:8765", False),
+        ("ftp://rights.example.com", False),
+        ("rights.example.com", False),
+    ],
+)
+def test_plain_http_is_only_for_a_service_on_this_computer(url, allowed, tmp_path, capsys) -> None:
+    from fanremix.cli import main
+
+    if allowed:
+        assert RightsClient(url).base_url == url
+        assert ServiceConfig(url=url).url == url
+        return
+    with pytest.raises(FanRemixError):
+        RightsClient(url)
+    assert main(["account", "use", url]) == 1  # nothing is saved
+    assert "error:" in capsys.readouterr().err
+    assert ServiceConfig.load(Workspace.from_environment().paths.config).url == ""
 
 
 def test_tokens_go_to_the_os_keyring_when_there_is_one(tmp_path) -> None:

@@ -2,7 +2,8 @@
 
 Every call has a timeout. Connection errors, 429 and 5xx answers are retried with exponential backoff by urllib3's
 `Retry`, which waits as long as a `Retry-After` header asks (capped at `MAX_RETRY_AFTER_S`). TLS certificates are
-always verified; `ca_bundle` adds a private CA. Failures become typed errors whose message a person can act on;
+always verified; `ca_bundle` names the CA certificates to verify against instead of the usual public ones (for a
+service whose certificate comes from a private CA). Failures become typed errors whose message a person can act on;
 errors a later retry may cure carry `transient = True` (the outbox keeps those submissions for later).
 
 The API token lives in the OS keyring (the `keyring` library); where no keyring backend exists it falls back to a
@@ -10,11 +11,13 @@ The API token lives in the OS keyring (the `keyring` library); where no keyring 
 """
 
 import contextlib
+import ipaddress
 import json
 import logging
 import os
 import threading
 import time
+import urllib.parse
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -223,12 +226,41 @@ class PackInfo:
 # -- configuration and token storage -----------------------------------------------------------------------------
 
 
+def check_service_url(url: str) -> str:
+    """`url` if it is fit to send a token and remixes to: https, or plain http to this computer only (the local
+    service). Raises FanRemixError saying why not."""
+    parts = urllib.parse.urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not host:
+        raise FanRemixError(f"The service address must look like https://rights.example.com, not '{url}'.")
+    if parts.scheme == "http" and not _is_loopback(host):
+        raise FanRemixError(
+            f"'{url}' would send your sign-in token and your remixes unencrypted over the network. Use https://; plain "
+            "http:// is only for a service on this computer (localhost, 127.0.0.1, ::1)."
+        )
+    return url
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 @dataclass(frozen=True)
 class ServiceConfig:
     """Which rights service the app uses. An empty URL means "the local service" (see fanremix.local_service)."""
 
     url: str = ""
-    ca_bundle: str | None = None  # a PEM file of extra CAs to trust for this service's TLS certificate
+    ca_bundle: str | None = None  # PEM file: the CAs this service's TLS certificate is checked against, instead of the
+    # usual public ones (a private CA)
+
+    def __post_init__(self) -> None:
+        if self.url:
+            check_service_url(self.url)
 
     @classmethod
     def load(cls, config_dir: Path) -> "ServiceConfig":
@@ -402,8 +434,7 @@ class RightsClient:
         retry: Retry | None = None,
         token_store: TokenStore | None = None,
     ):
-        if not base_url.startswith(("http://", "https://")):
-            raise FanRemixError(f"The service address must start with https:// (or http:// on loopback): {base_url}")
+        check_service_url(base_url)
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.token_store = token_store

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fanremix.domain.errors import FanRemixError
 from fanremix.submit_flow import SERVICE_URL_ENV
 
 from ..theme import ERROR_COLOUR, OK_COLOUR
@@ -307,9 +308,14 @@ class AccountDialog(QDialog):
         return self._run("sign-out", lambda client, _ctx: client.logout(), done)
 
     def apply_service(self) -> Job | None:
+        from fanremix.rights.client import check_service_url
+
         url = self.url_edit.text().strip()
-        if url and not url.startswith(("https://", "http://")):
-            self._say("The address must start with https:// (or http:// for a service on this computer).", ERROR_COLOUR)
+        try:
+            if url:
+                check_service_url(url)
+        except FanRemixError as exc:
+            self._say(exc.message, ERROR_COLOUR)
             return None
         ca_bundle = self.ca_edit.text().strip() or None
         job = self.link.apply_setting(url, ca_bundle)

@@ -6,12 +6,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # System packages: PortAudio + JACK (audio out, a paced dummy device for tests), Qt's offscreen/xcb runtime,
-# a font, libsndfile, and the peer tools the tests and benchmarks compare against.
+# a font, libsndfile, the peer tools the tests and benchmarks compare against, and PostgreSQL (the rights service's
+# deployment target: tests/service/test_postgres.py runs the service tests on a throw-away cluster).
 APT_PACKAGES := libportaudio2 jackd2 libsndfile1 \
 	libegl1 libgl1 libglx0 libglvnd0 libfontconfig1 libfreetype6 libxkbcommon0 libdbus-1-3 libglib2.0-0 \
 	libx11-6 libxcb1 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 \
 	libxcb-randr0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0 fonts-dejavu-core \
-	ffmpeg sox rubberband-cli flac desktop-file-utils appstream curl
+	ffmpeg sox rubberband-cli flac desktop-file-utils appstream curl postgresql-15
 APT_STAMP := $(VENV)/.apt-ok
 
 .PHONY: run test lint contracts pytest system venv clean demo bench

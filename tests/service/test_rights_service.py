@@ -25,8 +25,14 @@ from fanremix.service.models import Submission
 from .conftest import PASSWORD, UNLIMITED, client_for, export, fan_client, fan_identity, unique
 
 
+def database_of(service) -> str:
+    """The service's database: SQLite in its data folder, or the PostgreSQL of test_postgres.py."""
+    return getattr(service, "database_url", None) or f"sqlite:///{service.data_dir / 'rights.sqlite3'}"
+
+
 def rows_with_key(service, key: str) -> int:
-    engine = create_engine(f"sqlite:///{service.data_dir / 'rights.sqlite3'}")
+    """Submissions stored under `key`, counted in the service's database."""
+    engine = create_engine(database_of(service))
     try:
         with engine.connect() as connection:
             return connection.execute(
@@ -75,7 +81,7 @@ def test_names_are_unique_and_passwords_are_not_stored(service) -> None:
     with client_for(service) as client, pytest.raises(RequestRefusedError) as taken:
         client.register(name.lower(), PASSWORD)
     assert taken.value.status == 409 and taken.value.code == "accounts.name_taken"
-    engine = create_engine(f"sqlite:///{service.data_dir / 'rights.sqlite3'}")
+    engine = create_engine(database_of(service))
     with engine.connect() as connection:
         stored = [row[0] for row in connection.exec_driver_sql("SELECT password_hash FROM accounts")]
         tokens = [row[0] for row in connection.exec_driver_sql("SELECT token_hash FROM api_tokens")]
@@ -486,7 +492,7 @@ def test_the_schema_is_migrated_at_start_and_matches_the_models(service) -> None
     from fanremix.service.models import Base
 
     assert requests.get(service.url + "/v1/health", timeout=5).json()["schema_revision"] == head_revision()
-    engine = create_engine(f"sqlite:///{service.data_dir / 'rights.sqlite3'}")
+    engine = create_engine(database_of(service))
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
     engine.dispose()

@@ -12,7 +12,7 @@ from fanremix import __version__
 
 from .context import ServiceContext
 from .errors import install_error_handlers
-from .limits import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from .limits import BodySizeLimitMiddleware, ControlCharacterMiddleware, SecurityHeadersMiddleware
 from .routes import accounts, licensing, packs, submissions
 from .settings import ServiceSettings
 
@@ -56,6 +56,7 @@ def _build(settings: ServiceSettings, context: ServiceContext | None) -> FastAPI
         return settings.max_json_bytes
 
     app.add_middleware(BodySizeLimitMiddleware, limit_for=limit_for)
+    app.add_middleware(ControlCharacterMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     for module in (licensing, accounts, packs, submissions):
         app.include_router(module.router)

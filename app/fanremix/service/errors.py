@@ -3,6 +3,7 @@
 import logging
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -75,6 +76,14 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 400 and "parsing the body" in message:
             message = "The request body could not be read: send JSON, or a multipart form for uploads."
         return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(sqlalchemy.exc.DataError)
+    async def _unstorable(request: Request, _exc: sqlalchemy.exc.DataError) -> JSONResponse:
+        # PostgreSQL refuses some values SQLite stores (a NUL in text, a number out of range): the request's fault
+        log.info("a value the database cannot store, on %s %s", request.method, request.url.path)
+        return error_response(
+            422, "request.unstorable", "The request holds a value that cannot be stored (for example a NUL character)."
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -20,5 +20,8 @@ def run_migrations_online() -> None:
 
 
 if context.is_offline_mode():
-    raise RuntimeError("Offline (SQL script) migrations are not supported; run `fanremix serve --migrate-only`.")
+    raise RuntimeError(
+        "Offline (SQL script) migrations are not supported; the service migrates its database itself when it "
+        "starts (`fanremix serve`)."
+    )
 run_migrations_online()

@@ -14,7 +14,7 @@ from ..schemas import AccountOut, PackOut
 T = TypeVar("T")
 
 _DESCRIPTIONS = {
-    400: "The request is malformed.",
+    400: "The request is malformed (e.g. a control character in the address).",
     401: "No valid API token was sent.",
     403: "The account may not do this.",
     404: "Not found (or not yours to see).",
@@ -25,8 +25,13 @@ _DESCRIPTIONS = {
 }
 
 
+# Any request may get these, before it reaches a route: a control character in the address, a body over the limit
+ANY_REQUEST = (400, 413)
+
+
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": ErrorBody, "description": _DESCRIPTIONS[status]} for status in statuses}
+    every = sorted({*ANY_REQUEST, *statuses})
+    return {status: {"model": ErrorBody, "description": _DESCRIPTIONS[status]} for status in every}
 
 
 def account_out(account: Account) -> AccountOut:

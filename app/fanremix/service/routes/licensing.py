@@ -53,12 +53,12 @@ def _violations_out(violations: list[Violation]) -> list[ViolationOut]:
     return [ViolationOut(code=v.code, message=v.message, stem=v.stem_id) for v in violations]
 
 
-@router.get("/health", response_model=Health, tags=["service"])
+@router.get("/health", response_model=Health, tags=["service"], responses=error_responses())
 def health(context: Context) -> Health:
     return Health(status="ok", version=__version__, schema_revision=current_revision(context.engine))
 
 
-@router.get("/keys", response_model=KeysOut, tags=["service"])
+@router.get("/keys", response_model=KeysOut, tags=["service"], responses=error_responses())
 def keys(context: Context) -> KeysOut:
     """The public keys that verify grants, and the CA certificate of fans' signing certificates."""
     return KeysOut(

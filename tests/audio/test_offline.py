@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from fanremix.audio import effects, loudness
-from fanremix.audio.errors import ExportError, RenderCancelled, RenderError
+from fanremix.audio import effects, loudness, offline
+from fanremix.audio.errors import ExportError, RenderCancelled, RenderError, TruePeakError
 from fanremix.audio.export import FORMATS
 from fanremix.audio.offline import render_to_array, render_to_file
 from fanremix.demo import make_demo_pack
@@ -256,4 +256,61 @@ def test_bad_formats_and_bad_effects_fail_before_anything_is_written(four_tones:
     bad = four_tones.recipe().with_chain("master", (effects.Effect.of("Delay", feedback=2.0),))
     with pytest.raises(effects.EffectError, match="Delay on the master"):
         render_to_file(four_tones.manifest, four_tones.stem_paths, bad, out_dir / "x.wav")
+    assert list(out_dir.iterdir()) == []
+
+
+@pytest.fixture
+def hot_demo(workspace, tmp_path: Path):
+    """The 10 s demo pack opened, and a recipe for -9 LUFS: loud enough that MP3 V2 and Vorbis encoding push the
+    true peak of the file 0.3-0.5 dB above the render's."""
+    pack_path = tmp_path / "demo.fanpack"
+    make_demo_pack(pack_path, seconds=10.0)
+    with open_pack(pack_path, workspace.keyring()) as pack:
+        manifest = pack.manifest
+        yield (
+            pack,
+            Recipe.for_stems(manifest.id, manifest.pack_hash(), [s.id for s in manifest.stems], loudness_lufs=-9.0),
+        )
+
+
+@pytest.mark.parametrize("name", ["mp3-v2", "ogg"])
+def test_a_hot_lossy_export_keeps_the_decoded_file_under_the_ceiling_and_reports_the_file(
+    hot_demo, out_dir: Path, name: str
+) -> None:
+    pack, recipe = hot_demo
+    out = out_dir / f"hot{FORMATS[name].suffix}"
+    result = render_to_file(pack.manifest, pack.stem_paths, recipe, out, name)
+    decoded, rate = soundfile.read(str(out), dtype="float32", always_2d=True)
+    measured_peak = loudness.true_peak_dbtp(decoded)
+    assert measured_peak <= loudness.TRUE_PEAK_CEILING_DBTP
+    assert result.loudness.true_peak_dbtp == pytest.approx(measured_peak, abs=0.1)
+    assert result.loudness.integrated_lufs == pytest.approx(loudness.integrated_loudness(decoded, rate), abs=0.1)
+    assert result.loudness.integrated_lufs == pytest.approx(-9.0, abs=0.3)
+    assert result.sha256 == hashlib.sha256(out.read_bytes()).hexdigest()
+    assert "verify" in result.timings
+    assert [p.name for p in out_dir.iterdir()] == [out.name]
+
+
+def test_a_lossy_file_still_over_the_ceiling_after_the_last_encode_is_refused(
+    hot_demo, out_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pack, recipe = hot_demo
+    monkeypatch.setattr(offline, "LOSSY_ENCODE_ATTEMPTS", 1)  # the first MP3 V2 encode of this song is too hot
+    with pytest.raises(TruePeakError, match=r"MP3, VBR V2 encoder kept the true peak above -1 dBTP"):
+        render_to_file(pack.manifest, pack.stem_paths, recipe, out_dir / "hot.mp3", "mp3-v2")
+    assert list(out_dir.iterdir()) == []
+
+
+def test_a_cancel_while_a_lossy_file_is_encoded_again_leaves_no_file(hot_demo, out_dir: Path) -> None:
+    pack, recipe = hot_demo
+    seen: list[str] = []
+    stop = threading.Event()
+
+    def progress(stage: str, fraction: float) -> None:
+        seen.append(stage)
+        if stage == "loudness" and "encode" in seen:  # levelling again for a second encode
+            stop.set()
+
+    with pytest.raises(RenderCancelled):
+        render_to_file(pack.manifest, pack.stem_paths, recipe, out_dir / "hot.mp3", "mp3-v2", progress, stop)
     assert list(out_dir.iterdir()) == []

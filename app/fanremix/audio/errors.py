@@ -28,3 +28,7 @@ class RenderCancelled(AudioError):
 
 class ExportError(AudioError):
     """The rendered audio could not be written in the requested format."""
+
+
+class TruePeakError(ExportError):
+    """A lossy encoder kept raising the true peak of the file above the ceiling, however far the limiter went."""

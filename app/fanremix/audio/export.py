@@ -4,7 +4,8 @@ WAV and FLAC go through soundfile (libsndfile), with our own quantisation so tha
 output gets TPDF dither from a fixed seed (the same render always gives the same file), 24-bit output is rounded,
 both are clipped rather than wrapped. MP3 (LAME) and Ogg Vorbis go through pedalboard.io.AudioFile. Writing is
 chunked so that a render can be cancelled while it is encoded; callers write to a temporary path (see
-fanremix.domain.atomic) and rename it only once everything succeeded.
+fanremix.domain.atomic) and rename it only once everything succeeded. `read_back` decodes a written file as a
+player would, so that what lossy encoding did to the peaks can be measured on the file itself.
 """
 
 from collections.abc import Callable
@@ -120,3 +121,27 @@ def write_audio(
         raise
     except (OSError, RuntimeError, ValueError, soundfile.LibsndfileError) as exc:
         raise ExportError(f"Could not write {fmt.label} to {path}: {exc}") from None
+
+
+def read_back(path: str | Path, *, is_cancelled: Callable[[], bool] | None = None) -> tuple[np.ndarray, int]:
+    """Decode an exported file to (frames, channels) float32 and its sample rate, as a player would.
+
+    libsndfile trims an MP3's encoder delay and padding (LAME's gapless header), so the frames line up with the
+    render. Raises RenderCancelled or ExportError.
+    """
+    blocks: list[np.ndarray] = []
+    try:
+        with soundfile.SoundFile(str(path)) as decoded:
+            rate = decoded.samplerate
+            for block in decoded.blocks(blocksize=_CHUNK, dtype="float32", always_2d=True):
+                if is_cancelled and is_cancelled():
+                    raise RenderCancelled()
+                blocks.append(block)
+            channels = decoded.channels
+    except RenderCancelled:
+        raise
+    except (OSError, RuntimeError, ValueError, soundfile.LibsndfileError) as exc:
+        raise ExportError(f"Could not read back {path} to check it: {exc}") from None
+    if not blocks:
+        return np.zeros((0, channels), dtype=np.float32), rate
+    return np.concatenate(blocks), rate

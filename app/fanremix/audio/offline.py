@@ -5,12 +5,18 @@
            ─▶ master chain (inside render_block when there is no stretch) ─▶ fades (output timeline)
            ─▶ loudness normalisation + true-peak limiting ─▶ encode to a temp file ─▶ hash ─▶ rename
 
+Lossy files (MP3, Ogg Vorbis) are decoded again once written and measured: encoding can raise the true peak, so
+when the file passes the ceiling the limiter's ceiling comes down by the excess (plus `ENCODE_MARGIN_DB`) and the
+file is encoded again, at most `LOSSY_ENCODE_ATTEMPTS` times in all (then TruePeakError, and no file). The report of
+a lossy file gives the loudness and peaks of the file as decoded, not of the render before encoding.
+
 The policy is checked before anything is decoded; a refusal lists every violation. Progress is reported as
 (stage, fraction of the whole render), possibly from a worker thread. Cancellation (a threading.Event or a callable
 returning True) is checked between blocks and stages; the stretch itself cannot be interrupted, so a cancel
 during it takes effect when it returns. A cancelled or failed render leaves nothing at the destination.
 """
 
+import dataclasses
 import hashlib
 import os
 import threading
@@ -27,13 +33,16 @@ from fanremix.domain.recipe import Recipe
 from fanremix.domain.stem_pack import PackManifest
 
 from . import effects, loudness, stretch
-from .errors import RenderCancelled, RenderError
-from .export import ExportFormat, export_format, write_audio
+from .errors import RenderCancelled, RenderError, TruePeakError
+from .export import ExportFormat, export_format, read_back, write_audio
 from .graph import MIN_BLOCK_FRAMES, RenderGraph
 from .stems import CHANNELS, as_stereo, decode_paths, song_frames
 
 OFFLINE_BLOCK_FRAMES = 16384
 R3_SPEED_PER_CORE = 14.0  # seconds of audio R3 stretches per second on one core here; only for the progress estimate
+LOSSY_ENCODE_ATTEMPTS = 3  # encodes of a lossy file whose true peak came out over the ceiling, before giving up
+ENCODE_MARGIN_DB = 0.2  # how much further than the excess the limiter's ceiling comes down for the next encode
+_ENCODE_SHARE_LOSSY = 0.75  # of the encode stage's progress; reading the file back and measuring it is the rest
 ProgressCallback = Callable[[str, float], None]
 Cancel = threading.Event | Callable[[], bool] | None
 StemSource = Path | str | np.ndarray
@@ -207,8 +216,8 @@ def _stretch_with_estimate(
 ) -> np.ndarray:
     """Stretch, reporting an estimated fraction while Rubber Band works (it has no progress of its own)."""
     done = threading.Event()
-    chunks = workers if mix.shape[1] >= stretch.PARALLEL_MIN_SECONDS * sample_rate else 1
-    expected = mix.shape[1] / sample_rate / (R3_SPEED_PER_CORE * chunks)
+    parallel = max(1, min(workers, stretch.chunk_count(mix.shape[1], sample_rate)))
+    expected = mix.shape[1] / sample_rate / (R3_SPEED_PER_CORE * parallel)
     began = time.perf_counter()
 
     def tick() -> None:
@@ -232,10 +241,10 @@ def _render(
     *,
     progress: _Progress,
     is_cancelled: Callable[[], bool],
-    normalize: bool,
     workers: int,
     clock: _Clock,
-) -> tuple[np.ndarray, loudness.LoudnessReport]:
+) -> np.ndarray:
+    """Everything up to the loudness stage: the channels-first (2, frames) float32 render, faded."""
     rate = manifest.sample_rate
     clock.start("policy")
     check_policy(manifest, recipe)
@@ -284,15 +293,23 @@ def _render(
 
     clock.start("fades")
     apply_fades(audio, rate, recipe.fade_in_s, recipe.fade_out_s)
-
-    clock.start("loudness")
-    if normalize and recipe.loudness_lufs is not None:
-        audio, report = loudness.normalise(audio, rate, recipe.loudness_lufs, workers=workers)
-    else:
-        report = loudness.measure(audio.T, rate, workers)
-    progress("loudness", 1.0)
     clock.stop()
-    return audio, report
+    return audio
+
+
+def _level(
+    audio: np.ndarray,
+    sample_rate: int,
+    recipe: Recipe,
+    *,
+    normalize: bool,
+    workers: int,
+    ceiling_dbtp: float = loudness.TRUE_PEAK_CEILING_DBTP,
+) -> tuple[np.ndarray, loudness.LoudnessReport]:
+    """The loudness stage: normalised and limited to `ceiling_dbtp` (a new array), or only measured."""
+    if normalize and recipe.loudness_lufs is not None:
+        return loudness.normalise(audio, sample_rate, recipe.loudness_lufs, ceiling_dbtp, workers=workers)
+    return audio, loudness.measure(audio.T, sample_rate, workers)
 
 
 def _stages(recipe: Recipe, encode: bool) -> list[str]:
@@ -321,16 +338,20 @@ def render_to_array(
     clock = _Clock()
     began = time.perf_counter()
     tracker = _Progress(progress, _stages(recipe, encode=False))
-    audio, report = _render(
+    workers = workers or os.cpu_count() or 1
+    audio = _render(
         manifest,
         stems,
         recipe,
         progress=tracker,
         is_cancelled=_cancel_check(cancel),
-        normalize=normalize,
-        workers=workers or os.cpu_count() or 1,
+        workers=workers,
         clock=clock,
     )
+    clock.start("loudness")
+    audio, report = _level(audio, manifest.sample_rate, recipe, normalize=normalize, workers=workers)
+    tracker("loudness", 1.0)
+    clock.stop()
     clock.timings["total"] = time.perf_counter() - began
     return RenderedAudio(audio.T, manifest.sample_rate, report, clock.timings, recipe.recipe_hash())
 
@@ -341,6 +362,20 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _measure_file(
+    path: Path, report: loudness.LoudnessReport, is_cancelled: Callable[[], bool], workers: int
+) -> loudness.LoudnessReport:
+    """`report` with the loudness and peaks of the written file as decoded (4× oversampled true peak)."""
+    decoded, rate = read_back(path, is_cancelled=is_cancelled)
+    measured = loudness.measure(decoded, rate, workers)
+    return dataclasses.replace(
+        report,
+        integrated_lufs=measured.integrated_lufs,
+        true_peak_dbtp=measured.true_peak_dbtp,
+        sample_peak_dbfs=measured.sample_peak_dbfs,
+    )
 
 
 def render_to_file(
@@ -362,26 +397,60 @@ def render_to_file(
     clock = _Clock()
     began = time.perf_counter()
     tracker = _Progress(progress, _stages(recipe, encode=True))
-    audio, report = _render(
+    workers = workers or os.cpu_count() or 1
+    rate = manifest.sample_rate
+    audio = _render(
         manifest,
         stem_paths,
         recipe,
         progress=tracker,
         is_cancelled=is_cancelled,
-        normalize=normalize,
-        workers=workers or os.cpu_count() or 1,
+        workers=workers,
         clock=clock,
     )
+    normalising = normalize and recipe.loudness_lufs is not None
+    ceiling = limiter_ceiling = loudness.TRUE_PEAK_CEILING_DBTP
+    clock.start("loudness")
+    levelled, report = _level(audio, rate, recipe, normalize=normalize, workers=workers)
+    tracker("loudness", 1.0)
+    # only a normalised lossy file may need the render before the limiter again; otherwise let it go now
+    unlevelled = audio if chosen.lossy and normalising else None
+    del audio
+    share = _ENCODE_SHARE_LOSSY if chosen.lossy else 1.0
     with atomic_path(destination, suffix=chosen.suffix) as temp:
-        clock.start("encode")
-        write_audio(
-            audio,
-            manifest.sample_rate,
-            temp,
-            chosen,
-            is_cancelled=is_cancelled,
-            progress=lambda fraction: tracker("encode", fraction),
-        )
+        for attempt in range(1, LOSSY_ENCODE_ATTEMPTS + 1):
+            if is_cancelled():
+                raise RenderCancelled()
+            clock.start("encode")
+            write_audio(
+                levelled,
+                rate,
+                temp,
+                chosen,
+                is_cancelled=is_cancelled,
+                progress=lambda fraction: tracker("encode", share * fraction),
+            )
+            if not chosen.lossy:
+                break
+            clock.start("verify")
+            report = _measure_file(temp, report, is_cancelled, workers)
+            tracker("encode", 1.0)
+            if unlevelled is None or report.true_peak_dbtp <= ceiling:
+                break
+            if attempt == LOSSY_ENCODE_ATTEMPTS:
+                raise TruePeakError(
+                    f"The {chosen.label} encoder kept the true peak above {ceiling:g} dBTP: "
+                    f"{report.true_peak_dbtp:.2f} dBTP after {attempt} encode(s), the last with the limiter's "
+                    f"ceiling at {limiter_ceiling:.2f} dBTP. Choose a lower loudness target, or a lossless format "
+                    "(WAV or FLAC)."
+                )
+            limiter_ceiling -= report.true_peak_dbtp - ceiling + ENCODE_MARGIN_DB
+            clock.start("loudness")
+            del levelled  # free it before normalise makes the next one
+            levelled, report = _level(
+                unlevelled, rate, recipe, normalize=normalize, workers=workers, ceiling_dbtp=limiter_ceiling
+            )
+            tracker("loudness", 1.0)
         clock.start("hash")
         digest = _sha256(temp)
         tracker("hash", 1.0)
@@ -393,7 +462,7 @@ def render_to_file(
         path=destination,
         format=chosen,
         sample_rate=manifest.sample_rate,
-        frames=int(audio.shape[1]),
+        frames=int(levelled.shape[1]),
         sha256=digest,
         loudness=report,
         timings=clock.timings,

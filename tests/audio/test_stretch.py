@@ -1,4 +1,5 @@
-"""Tempo and key: output length, pitch accuracy, the identity shortcut, and the parallel (seamed) stretch."""
+"""Tempo and key: output length, pitch accuracy, the identity shortcut, and the parallel (seamed) stretch, whose
+output must not depend on the number of workers."""
 
 import numpy as np
 import pytest
@@ -97,3 +98,39 @@ def test_the_parallel_stretch_is_deterministic() -> None:
     first = stretch.stretch(audio, SAMPLE_RATE, 1.25, -3.0, workers=2, parallel_min_seconds=1.0)
     second = stretch.stretch(audio, SAMPLE_RATE, 1.25, -3.0, workers=2, parallel_min_seconds=1.0)
     assert np.array_equal(first, second)
+
+
+def test_the_chunk_plan_depends_on_the_length_alone() -> None:
+    rate = SAMPLE_RATE
+    assert stretch.chunk_count(round(29.9 * rate), rate) == 1
+    assert stretch.chunk_count(30 * rate, rate) == 2
+    assert stretch.chunk_count(round(59.9 * rate), rate) == 2
+    assert stretch.chunk_count(60 * rate, rate) == 4
+    assert stretch.chunk_count(600 * rate, rate) == stretch.MAX_CHUNKS == 4
+
+
+def test_a_long_render_is_bit_identical_whatever_the_number_of_workers(make_pack: PackFactory) -> None:
+    seconds = 31.0  # just past PARALLEL_MIN_SECONDS: the stretch is cut into two chunks
+    pack = make_pack(
+        {"drums": ("drums", program(seconds, seed=11)), "keys": ("keys", tone(220.0, seconds, 0.2))},
+    )
+    recipe = pack.recipe(tempo_ratio=1.1, pitch_semitones=-1.0)
+    renders = [render_to_array(pack.manifest, pack.stem_paths, recipe, workers=n) for n in (1, 2, 3)]
+    assert renders[0].duration_s == pytest.approx(seconds / 1.1, abs=0.010)
+    for other in renders[1:]:
+        assert np.array_equal(other.audio, renders[0].audio)
+
+
+def test_four_chunks_join_the_same_way_on_one_worker_as_on_several() -> None:
+    audio = np.ascontiguousarray((program(61.0, seed=5) + tone(220.0, 61.0, 0.2)).T)
+    assert stretch.chunk_count(audio.shape[1], SAMPLE_RATE) == 4
+    done: list[tuple[int, int]] = []
+    # R2 (high_quality=False) is enough to exercise the plan and the joins, and quicker
+    one = stretch.stretch(audio, SAMPLE_RATE, 1.1, 2.0, workers=1, high_quality=False)
+    two = stretch.stretch(
+        audio, SAMPLE_RATE, 1.1, 2.0, workers=2, high_quality=False, on_chunk_done=lambda *n: done.append(n)
+    )
+    assert one.shape == two.shape == (2, stretch.output_frames(audio.shape[1], 1.1))
+    assert np.array_equal(one, two)
+    assert sorted(done) == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert windowed_rms_db(two, 882).min() > -30.0  # the steady tone runs through every seam: no gap anywhere

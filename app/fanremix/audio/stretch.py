@@ -5,14 +5,17 @@ stereo image stays intact. Tempo and key are one call: `stretch_factor` is the t
 and lasts 1/1.25 as long), `pitch_shift_in_semitones` the key change.
 
 R3 is by far the most expensive stage of a render and it runs on one core. On long renders we therefore cut the
-mix into as many time chunks as we have workers and stretch them at once; every chunk is still a plain R3 stretch
-of the whole stereo signal. The chunks overlap by `CONTEXT_SECONDS` so that each one's edges lie far from the
-seam, each seam is placed just before the strongest onset near the nominal split (where a transient masks it),
-the second chunk is aligned to the first by cross-correlation (R3's time map drifts by a few milliseconds around
-transients, so the nominal positions can be off by a couple of hundred samples), and the two are crossfaded over
+mix into time chunks and stretch several at once; every chunk is still a plain R3 stretch of the whole stereo
+signal. The chunk plan depends on the audio alone, never on the machine: `chunk_count` picks the number of chunks
+from the length (2 from `PARALLEL_MIN_SECONDS`, 4 from 60 s), the seams are placed from the audio, and
+`workers` only sets how many threads work through the same chunks. So a render is bit-identical on one core and
+on eight. The chunks overlap by `CONTEXT_SECONDS` so that each one's edges lie far from the seam, each seam is
+placed just before the strongest onset near the nominal split (where a transient masks it), each chunk is aligned
+to the one before it by cross-correlation (R3's time map drifts by a few milliseconds around transients, so the
+nominal positions can be off by a couple of hundred samples), and neighbours are crossfaded over
 `CROSSFADE_SECONDS`. Measured on the 180 s demo song, the magnitude spectrum across a seam differs from a one-shot
 stretch by no more than two independent R3 runs differ from each other anywhere else (see docs/audio-engine.md).
-Renders shorter than `PARALLEL_MIN_SECONDS`, and `workers=1`, use one call and have no seam at all.
+Renders shorter than `PARALLEL_MIN_SECONDS` use one call and have no seam at all, whatever `workers` is.
 """
 
 from collections.abc import Callable
@@ -22,6 +25,8 @@ import numpy as np
 import pedalboard
 
 PARALLEL_MIN_SECONDS = 30.0  # below this a render is stretched in one call
+MIN_CHUNK_SECONDS = 15.0  # a render is cut into 4 chunks only when each would still hold this much
+MAX_CHUNKS = 4
 CONTEXT_SECONDS = 1.0  # how far each chunk runs past its seam
 SEAM_SEARCH_SECONDS = 2.0  # look for an onset this far either side of the nominal split
 CROSSFADE_SECONDS = 0.02
@@ -38,6 +43,21 @@ def is_identity(tempo_ratio: float, pitch_semitones: float) -> bool:
 def output_frames(input_frames: int, tempo_ratio: float) -> int:
     """How many frames a stretch of `input_frames` returns (what pedalboard.time_stretch gives)."""
     return round(input_frames / tempo_ratio)
+
+
+def chunk_count(frames: int, sample_rate: int, parallel_min_seconds: float = PARALLEL_MIN_SECONDS) -> int:
+    """How many chunks a stretch of `frames` input frames is cut into: a function of the length alone.
+
+    1 under `parallel_min_seconds`, 2 from there, 4 (`MAX_CHUNKS`) once each of 4 would hold `MIN_CHUNK_SECONDS`.
+    Never the number of cores: that would make the output depend on the machine.
+    """
+    seconds = frames / sample_rate
+    if seconds < parallel_min_seconds:
+        return 1
+    count = 2
+    while count * 2 <= MAX_CHUNKS and seconds >= count * 2 * MIN_CHUNK_SECONDS:
+        count *= 2
+    return count
 
 
 def _stretch_once(
@@ -96,13 +116,17 @@ def stretch(
     parallel_min_seconds: float = PARALLEL_MIN_SECONDS,
     on_chunk_done: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
-    """Tempo and key change of a channels-first (2, n) float32 mix; returns (2, output_frames(n, tempo_ratio))."""
+    """Tempo and key change of a channels-first (2, n) float32 mix; returns (2, output_frames(n, tempo_ratio)).
+
+    The chunk plan (`chunk_count`, seams) depends only on the audio; `workers` is how many chunks run at once, so
+    the result is the same for any `workers`.
+    """
     if audio.ndim != 2 or audio.shape[0] != 2:
         raise ValueError(f"stretch takes channels-first stereo audio (2, frames), not {audio.shape}.")
     frames = audio.shape[1]
     total = output_frames(frames, tempo_ratio)
-    chunks = max(1, int(workers))
-    if frames < parallel_min_seconds * sample_rate or chunks == 1:
+    chunks = chunk_count(frames, sample_rate, parallel_min_seconds)
+    if chunks == 1:
         result = _stretch_once(audio, sample_rate, tempo_ratio, pitch_semitones, high_quality)
         if on_chunk_done:
             on_chunk_done(1, 1)
@@ -122,7 +146,11 @@ def stretch(
             on_chunk_done(len(finished), chunks)
         return result
 
-    with ThreadPoolExecutor(chunks, thread_name_prefix="fanremix-stretch") as pool:
+    threads = max(1, min(int(workers), chunks))
+    if threads == 1:
+        parts = [run(piece) for piece in pieces]
+        return _join(parts, pieces, seams, sample_rate, tempo_ratio, total)
+    with ThreadPoolExecutor(threads, thread_name_prefix="fanremix-stretch") as pool:
         parts = list(pool.map(run, pieces))
     return _join(parts, pieces, seams, sample_rate, tempo_ratio, total)
 

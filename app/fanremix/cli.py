@@ -453,7 +453,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args, Workspace.from_environment())
     except FanRemixError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        return EXIT_REFUSED if _is_refusal(exc) else EXIT_ERROR
     except BrokenPipeError:  # `fanremix ... | head`: the reader has gone, which is not an error of ours
         _silence_stdout()
         return EXIT_BROKEN_PIPE
@@ -464,6 +464,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _is_refusal(exc: FanRemixError) -> bool:
+    """A recipe examined and refused by the pack's policy (as `submit` reports a refused grant)."""
+    from .domain.policy import PolicyViolationError
+
+    return isinstance(exc, PolicyViolationError)
 
 
 def _silence_stdout() -> None:

@@ -3,11 +3,14 @@
     fanremix recipe PACK -o recipe.json [--tempo R] [--pitch N] [--gain STEM=DB] [--pan STEM=P] [--mute STEM]
                     [--solo STEM] [--effect STEM=KIND[:PRESET]] [--region START:END] [--fade-in S] [--fade-out S]
                     [--loudness LUFS|off]
-    fanremix render PACK RECIPE.json -o OUT [--format FORMAT] [--no-normalize]
+    fanremix render PACK RECIPE.json -o OUT [--format FORMAT] [--no-normalize] [--no-credentials] [--passphrase]
+                    [--title TITLE]
 
-STEM is a stem's id or name; `master` names the master chain in --effect. The cli module wires these in with
-`add_render_commands(sub)`; handlers take (args, workspace) and raise FanRemixError subclasses, which the main
-entry point prints before exiting non-zero.
+STEM is a stem's id or name; `master` names the master chain in --effect. `render` signs the file with Content
+Credentials (the record of the pack, the recipe and the licence; see docs/provenance.md) unless --no-credentials.
+The cli module wires these in with `add_render_commands(sub)`; handlers take (args, workspace) and raise
+FanRemixError subclasses, which the main entry point prints before exiting non-zero (3 when the pack's policy
+refuses the recipe).
 """
 
 import argparse

@@ -132,7 +132,7 @@ def test_render_refuses_a_forbidden_recipe_and_lists_every_violation(pack: ToyPa
     assert run(["recipe", str(pack.path), "-o", str(recipe_path), "--tempo", "1.5", "--solo", "vocals"]) == 0
     warning = capsys.readouterr().err
     assert "would refuse" in warning
-    assert run(["render", str(pack.path), str(recipe_path), "-o", str(out)]) != 0
+    assert run(["render", str(pack.path), str(recipe_path), "-o", str(out)]) == cli.EXIT_REFUSED
     error = capsys.readouterr().err
     for code in ("tempo.above_max", "role.solo_forbidden", "role.alone_forbidden", "stems.too_few_audible"):
         assert f"[{code}]" in error
@@ -145,7 +145,7 @@ def test_render_refuses_a_recipe_for_another_pack(
     other = make_pack({"keys": ("keys", tone(300.0, 1.0))}, pack_id="other-pack")
     recipe_path = tmp_path / "r.json"
     assert run(["recipe", str(other.path), "-o", str(recipe_path)]) == 0
-    assert run(["render", str(pack.path), str(recipe_path), "-o", str(tmp_path / "x.wav")]) == 1
+    assert run(["render", str(pack.path), str(recipe_path), "-o", str(tmp_path / "x.wav")]) == cli.EXIT_REFUSED
     assert "recipe.wrong_pack" in capsys.readouterr().err
 
 

@@ -23,6 +23,7 @@ from ..theme import ERROR_COLOUR, OK_COLOUR, WARN_COLOUR
 from ..widgets.rights_service import RightsServiceLink
 from ..workers import JobRunner
 from .export_dialog import ExportDialog
+from .fitting import fit_height
 
 DEFAULT_SIGNER_NAME = "Fan Remix Studio user"
 SIGN_STAGE = "sign"
@@ -146,8 +147,9 @@ class CredentialsExportDialog(ExportDialog):
                 "other apps show the record as “Valid but untrusted”). Sign in to the rights service to be "
                 "certified by the platform."
             )
-            return
-        self.signer_label.setText(f"Signed as {signer_words(identity)}.")
+        else:
+            self.signer_label.setText(f"Signed as {signer_words(identity)}.")
+        fit_height(self)  # the dialog re-fits on its own too (`keep_fitted`); this makes it so at once
 
     def _identity_failed(self, error: BaseException) -> None:
         from .errors import error_text
@@ -160,6 +162,7 @@ class CredentialsExportDialog(ExportDialog):
             "exported without Content Credentials.</span>"
         )
         self._refresh()
+        fit_height(self)
 
     def _account_changed(self, _account: Any) -> None:
         self._refresh()
@@ -289,16 +292,6 @@ class CredentialsExportDialog(ExportDialog):
                 "identity", lambda _ctx: _saved_identity(self.link.workspace.paths.config)
             )
             self.identity_job.finished.connect(self._show_identity)
-
-
-def fit_height(dialog: QWidget) -> None:
-    """Grow `dialog` to the height its wrapped labels need at its width. (`adjustSize` misjudges word-wrapped labels
-    in a top-level window and stops at two thirds of the screen.)"""
-    layout = dialog.layout()
-    layout.activate()
-    needed = layout.totalHeightForWidth(dialog.width())
-    if needed > dialog.height():
-        dialog.resize(dialog.width(), needed)
 
 
 def signer_words(identity: Any) -> str:

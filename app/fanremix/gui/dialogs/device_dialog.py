@@ -7,6 +7,7 @@ from fanremix.audio.devices import DeviceScan, scan_output_devices
 
 from ..settings import BLOCK_SIZES
 from ..workers import JobRunner
+from .fitting import keep_fitted
 
 
 def latency_text(frames: int, rate: int = 44100) -> str:
@@ -63,10 +64,17 @@ class DeviceDialog(QDialog):
         self.problem_label.setVisible(False)
         layout.addWidget(self.problem_label)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Apply")
+        apply_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        apply_button.setText("Apply")
+        apply_button.setAccessibleName("Apply the audio settings")
+        apply_button.setToolTip("Use this device and block size (the preview restarts)")
+        cancel_button = buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        cancel_button.setAccessibleName("Cancel")
+        cancel_button.setToolTip("Keep the current audio settings")
         buttons.accepted.connect(self._apply)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+        keep_fitted(self)  # the scan's outcome (and any problem) arrives later, from a worker
         self.scan_job = runner.start("device-scan", lambda _ctx: scan_output_devices())
         self.scan_job.finished.connect(self.show_scan)
         self.scan_job.failed.connect(lambda error: self.show_scan(DeviceScan((), f"no audio device: {error}")))

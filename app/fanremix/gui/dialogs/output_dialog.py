@@ -30,6 +30,7 @@ from fanremix.domain.policy import output_length_s
 from ..session import Session, clock
 from ..theme import ERROR_COLOUR
 from ..workers import Job
+from .fitting import keep_fitted
 
 FIX_FIRST = "Fix what the licence panel lists first."
 
@@ -60,6 +61,7 @@ class RemixOutputDialog(QDialog):
         self.file_dialog: QFileDialog | None = None
         self.settings: list[QWidget] = []  # what cannot change while the job runs
         self._own_tips: dict[QWidget, str] = {}  # their tooltips, kept while the busy tip replaces them
+        keep_fitted(self)  # text arrives later (identity, progress, outcome): the dialog grows to show it whole
 
     # -- building -----------------------------------------------------------------------------------------------
     def _add_heading(self, title: str) -> QVBoxLayout:

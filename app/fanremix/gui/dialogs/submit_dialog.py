@@ -32,8 +32,9 @@ from ..session import Session
 from ..theme import ERROR_COLOUR, OK_COLOUR, WARN_COLOUR
 from ..widgets.rights_service import RightsServiceLink, is_offline
 from ..workers import Job, JobContext
-from .credentials_export import SIGN_STAGE, app_renderer, fit_height
+from .credentials_export import SIGN_STAGE, app_renderer
 from .errors import error_text
+from .fitting import fit_height
 from .output_dialog import RemixOutputDialog
 
 STEPS = (

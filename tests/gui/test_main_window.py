@@ -97,6 +97,9 @@ def test_the_light_theme_is_readable_too(qtbot, window, themed_app) -> None:
         qtbot.waitUntil(lambda: max(window.views.mixer.master.meter.peak_db) > -30, timeout=5000)
         window.views.mixer.strips["drums"].fx_button.click()
         window.views.rack.add_effect("Compressor", "Punchy")
+        if set(window.session.peaks) != set(window.session.stem_ids):  # the overview needs its peaks
+            with qtbot.waitSignal(window.peaks_ready, timeout=10_000):
+                pass
         save_artifact(window, "main-window-light-1280x800", (1280, 800))
         window.actions_by_name["play"].trigger()
     finally:
@@ -291,6 +294,8 @@ def test_export_writes_a_file_that_reads_back(qtbot, window, tmp_path) -> None:
     session.set_region(0.5, 4.5)
     dialog = window.show_export_dialog()
     assert dialog.isVisible()
+    looking = dialog.signer_label.text()
+    qtbot.waitUntil(lambda: dialog.signer_label.text() != looking, timeout=LOAD_TIMEOUT_MS)  # its words on signing
     save_at_window_sizes(window, dialog, "export-dialog")
     dialog.format_combo.setCurrentIndex(dialog.format_combo.findData("flac16"))
     destination = tmp_path / "out" / "remix.flac"

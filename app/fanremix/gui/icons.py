@@ -1,13 +1,28 @@
 """Small vector icons drawn with QPainter in the theme's text colour, so they are sharp at any scale and theme.
 
 No icon theme is needed (many desktops and the offscreen platform have none).
+
+Icons set with `set_themed_icon` / `set_themed_tab_icon` remember their name and colour scheme, so
+`refresh_themed_icons` can draw them again in the new theme's colours when the palette changes.
 """
 
 import math
 from collections.abc import Callable
 
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QGuiApplication,
+    QIcon,
+    QPainter,
+    QPainterPath,
+    QPalette,
+    QPen,
+    QPixmap,
+    QPolygonF,
+)
+from PySide6.QtWidgets import QAbstractButton, QTabWidget, QWidget
 
 SIZE = 64
 
@@ -196,13 +211,68 @@ def pixmap(name: str, colour: QColor | str, size: int = SIZE, ratio: float = 2.0
     return pix
 
 
-def icon(name: str, colour: QColor | str, disabled: QColor | str | None = None) -> QIcon:
+def icon(
+    name: str, colour: QColor | str, disabled: QColor | str | None = None, checked: QColor | str | None = None
+) -> QIcon:
+    """`name` in `colour`; greyed in `disabled` when disabled; in `checked` when checked (a toggle that is on)."""
     result = QIcon()
     for size in (16, 24, 32, 48):
-        result.addPixmap(pixmap(name, colour, size), QIcon.Mode.Normal)
+        result.addPixmap(pixmap(name, colour, size), QIcon.Mode.Normal, QIcon.State.Off)
         if disabled is not None:
-            result.addPixmap(pixmap(name, disabled, size), QIcon.Mode.Disabled)
+            result.addPixmap(pixmap(name, disabled, size), QIcon.Mode.Disabled, QIcon.State.Off)
+        if checked is not None:  # (without it, Qt draws a checked button with the Off pixmaps)
+            result.addPixmap(pixmap(name, checked, size), QIcon.Mode.Normal, QIcon.State.On)
+            if disabled is not None:
+                result.addPixmap(pixmap(name, disabled, size), QIcon.Mode.Disabled, QIcon.State.On)
     return result
+
+
+# -- icons that follow the theme -----------------------------------------------------------------------------------
+
+ICON_NAME = "iconName"  # the property holding a themed icon's name (on an action, a button or a tab's page)
+ICON_SCHEME = "iconScheme"
+TAB_ICON_NAME = "tabIconName"
+TEXT = "text"  # the text colour; muted when disabled
+ON_ACCENT = "on-accent"  # on an accent-coloured (primary) button
+TOGGLE = "toggle"  # muted when off, on the accent colour when on (the accent background of a checked button)
+
+
+def themed_icon(name: str, scheme: str = TEXT) -> QIcon:
+    """`name` drawn in the current application palette's colours."""
+    palette = QGuiApplication.palette()
+    text = palette.color(QPalette.ColorRole.Text)
+    muted = palette.color(QPalette.ColorRole.PlaceholderText)
+    on_accent = palette.color(QPalette.ColorRole.HighlightedText)
+    if scheme == ON_ACCENT:
+        return icon(name, on_accent, muted)
+    if scheme == TOGGLE:
+        return icon(name, muted, muted, checked=on_accent)
+    return icon(name, text, muted)
+
+
+def set_themed_icon(target: QAction | QAbstractButton, name: str, scheme: str = TEXT) -> None:
+    """Give `target` the icon `name`, and remember it so `refresh_themed_icons` redraws it in a new theme."""
+    target.setProperty(ICON_NAME, name)
+    target.setProperty(ICON_SCHEME, scheme)
+    target.setIcon(themed_icon(name, scheme))
+
+
+def set_themed_tab_icon(tabs: QTabWidget, page: QWidget, name: str) -> None:
+    page.setProperty(TAB_ICON_NAME, name)
+    tabs.setTabIcon(tabs.indexOf(page), themed_icon(name))
+
+
+def refresh_themed_icons(root: QWidget) -> None:
+    """Redraw every themed icon of `root` and its descendants (widgets, actions, tabs) in the current palette."""
+    for item in (root, *root.findChildren(QObject)):
+        name = item.property(ICON_NAME)
+        if name and isinstance(item, QAction | QAbstractButton):
+            item.setIcon(themed_icon(str(name), str(item.property(ICON_SCHEME) or TEXT)))
+        if isinstance(item, QTabWidget):
+            for index in range(item.count()):
+                tab_name = item.widget(index).property(TAB_ICON_NAME)
+                if tab_name:
+                    item.setTabIcon(index, themed_icon(str(tab_name)))
 
 
 def names() -> tuple[str, ...]:

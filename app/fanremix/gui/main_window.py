@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QEvent, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QPalette, QUndoGroup
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -179,21 +179,13 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     # -- construction -----------------------------------------------------------------------------------------
-    def _icon(self, name: str):
-        palette = self.palette()
-        return icons.icon(
-            name, palette.color(QPalette.ColorRole.Text), palette.color(QPalette.ColorRole.PlaceholderText)
-        )
-
     def _action(self, text: str, slot, shortcut=None, icon: str | None = None, tip: str | None = None) -> QAction:
         action = QAction(text, self)
-        if icon:
-            action.setProperty("iconName", icon)
         if shortcut is not None:
             shortcuts = shortcut if isinstance(shortcut, list) else [shortcut]
             action.setShortcuts([QKeySequence(s) for s in shortcuts])
         if icon:
-            action.setIcon(self._icon(icon))
+            icons.set_themed_icon(action, icon)
         hint = tip or text.replace("&", "").replace("…", "")
         keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
         action.setToolTip(f"{hint} ({keys})" if keys else hint)
@@ -235,12 +227,10 @@ class MainWindow(QMainWindow):
         self.actions_by_name["loop"].setCheckable(True)
         self.undo_action = self.undo_group.createUndoAction(self, "&Undo")
         self.undo_action.setShortcuts([QKeySequence("Ctrl+Z")])
-        self.undo_action.setIcon(self._icon("undo"))
-        self.undo_action.setProperty("iconName", "undo")
+        icons.set_themed_icon(self.undo_action, "undo")
         self.redo_action = self.undo_group.createRedoAction(self, "&Redo")
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        self.redo_action.setIcon(self._icon("redo"))
-        self.redo_action.setProperty("iconName", "redo")
+        icons.set_themed_icon(self.redo_action, "redo")
         self.addAction(self.undo_action)
         self.addAction(self.redo_action)
         self.actions_by_name["undo"] = self.undo_action
@@ -309,7 +299,7 @@ class MainWindow(QMainWindow):
         header.addWidget(self.demo_badge)
         self.export_button = QPushButton("Export")
         self.export_button.setObjectName("Primary")
-        self.export_button.setIcon(icons.icon("export", "#06252b"))
+        icons.set_themed_icon(self.export_button, "export", icons.ON_ACCENT)
         self.export_button.setAccessibleName("Export your remix")
         self.export_button.clicked.connect(self.show_export_dialog)
         header.addWidget(self.export_button)
@@ -710,12 +700,14 @@ class MainWindow(QMainWindow):
         right_layout.addWidget(tabs, 1)
         yield tempo_panel
         rack = EffectsRack(session, tabs)
-        tabs.addTab(rack, self._icon("effects"), "Effects")
+        tabs.addTab(rack, "Effects")
+        icons.set_themed_tab_icon(tabs, rack, "effects")
         mixer.stem_selected.connect(rack.set_target)
         mixer.effects_requested.connect(lambda target: (rack.set_target(target), self.show_tab("Effects")))
         yield rack
         licence = LicencePanel(session, tabs)
-        tabs.addTab(licence, self._icon("licence"), "Licence")
+        tabs.addTab(licence, "Licence")
+        icons.set_themed_tab_icon(tabs, licence, "licence")
         yield licence
         history = QUndoView(session.undo_stack, tabs)
         history.setEmptyLabel("Opened the pack")
@@ -961,9 +953,12 @@ class MainWindow(QMainWindow):
     def stop(self) -> None:
         if self.session is None:
             return
+        start = self.session.region()[0]
         self.send(realtime.Stop())
+        # the preview engine is not told about the region (only loops are): put the playhead at its start
+        self.send(realtime.Seek(start))
         self._set_playing(False)
-        self._show_position(self.session.region()[0], None)
+        self._show_position(start, None)
 
     def to_start(self) -> None:
         if self.session is not None:
@@ -1244,12 +1239,10 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def changeEvent(self, event) -> None:
-        """The system switched between light and dark: redraw the icons in the new text colour."""
+        """The system switched between light and dark: redraw every themed icon (actions, buttons, tabs, effect
+        cards) in the new theme's colours."""
         if event.type() == QEvent.Type.PaletteChange and hasattr(self, "actions_by_name"):
-            for action in self.actions_by_name.values():
-                name = action.property("iconName")
-                if name:
-                    action.setIcon(self._icon(name))
+            icons.refresh_themed_icons(self)
             self.transport.set_playing(self._playing, self.actions_by_name["play"])
         super().changeEvent(event)
 

@@ -196,7 +196,13 @@ QProgressBar {{ background: {t.groove}; border: none; border-radius: 5px; text-a
     min-height: 10px; }}
 QProgressBar::chunk {{ background: {t.accent}; border-radius: 5px; }}
 QFrame#EffectCard {{ background: {t.raised}; border: 1px solid {t.border}; border-radius: 8px; }}
-QFrame#EffectCard[bypassed="true"] {{ background: {t.panel}; }}
+QFrame#EffectCard[bypassed="true"] {{ background: {t.panel}; border: 1px dashed {t.border}; }}
+QFrame#EffectCard[bypassed="true"] QLabel {{ color: {t.muted}; }}
+QFrame#EffectCard[bypassed="true"] QSlider::sub-page:horizontal {{ background: {t.border}; }}
+QFrame#EffectCard[bypassed="true"] QSlider::handle:horizontal {{ background: {t.raised}; border-color: {t.border}; }}
+QToolButton#BypassButton:checked {{ background: {t.accent}; border-color: {t.accent}; }}
+QLabel#OffBadge {{ color: {t.muted}; border: 1px solid {t.muted}; border-radius: 4px; padding: 0 5px;
+    font-size: 8pt; font-weight: 700; }}
 QFrame#Banner {{ background: {t.raised}; border: 1px solid {WARN_COLOUR}; border-radius: 8px; }}
 QFrame#ViolationBox {{ border: 1px solid {ERROR_COLOUR}; border-radius: 8px; }}
 QFrame#OkBox {{ border: 1px solid {OK_COLOUR}; border-radius: 8px; }}

@@ -7,7 +7,7 @@ mode) and a label with its value and unit. Kinds the pack's policy denies are sh
 import math
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QAction, QPalette
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -174,20 +174,34 @@ class EffectCard(QFrame):
 
         header = QHBoxLayout()
         header.setSpacing(6)
-        colour = self.palette().color(QPalette.ColorRole.Text)
-        muted = self.palette().color(QPalette.ColorRole.PlaceholderText)
+        # the power button: lit (accent) while the effect is on, plain and muted while it is bypassed; the card
+        # then says "Off" and its controls are dimmed by the style sheet (QFrame#EffectCard[bypassed="true"])
         self.bypass_button = QToolButton()
+        self.bypass_button.setObjectName("BypassButton")
         self.bypass_button.setCheckable(True)
         self.bypass_button.setChecked(not effect.bypassed)
-        self.bypass_button.setIcon(icons.icon("bypass", colour, muted))
-        self.bypass_button.setAccessibleName(f"{label} on")
-        self.bypass_button.setToolTip("Switch this effect on or off (bypass) without losing its settings")
+        icons.set_themed_icon(self.bypass_button, "bypass", icons.TOGGLE)
+        if effect.bypassed:
+            self.bypass_button.setAccessibleName(f"{label} off (bypassed)")
+            self.bypass_button.setToolTip(f"{label} is off (bypassed). Click to switch it on again.")
+        else:
+            self.bypass_button.setAccessibleName(f"{label} on")
+            self.bypass_button.setToolTip(
+                f"{label} is on. Click to switch it off (bypass) without losing its settings."
+            )
         self.bypass_button.toggled.connect(self._bypass_toggled)
         header.addWidget(self.bypass_button)
         title = QLabel(f"<b>{label}</b>")
+        title.setObjectName("EffectTitle")
         title.setToolTip(self.spec.description)
         title.setTextFormat(Qt.TextFormat.RichText)
-        header.addWidget(title, 1)
+        header.addWidget(title)
+        self.off_label = QLabel("OFF")
+        self.off_label.setObjectName("OffBadge")
+        self.off_label.setToolTip(f"{label} is bypassed: you do not hear it, and its settings are kept.")
+        self.off_label.setVisible(effect.bypassed)
+        header.addWidget(self.off_label, 0, Qt.AlignmentFlag.AlignVCenter)
+        header.addStretch(1)
         self.preset_combo = QComboBox()
         self.preset_combo.addItem(CUSTOM_PRESET)
         self.preset_combo.addItems(list(self.spec.preset_names))
@@ -197,16 +211,16 @@ class EffectCard(QFrame):
         self.preset_combo.activated.connect(self._preset_chosen)
         header.addWidget(self.preset_combo)
         count = len(self.session.chain(self.target))
-        self.up_button = self._tool("up", f"Move {label} earlier in the chain", lambda: self._move(-1), colour, muted)
+        self.up_button = self._tool("up", f"Move {label} earlier in the chain", lambda: self._move(-1))
         self.up_button.setEnabled(index > 0)
         if index == 0:
             self.up_button.setToolTip(f"{label} is already first in the chain.")
-        self.down_button = self._tool("down", f"Move {label} later in the chain", lambda: self._move(1), colour, muted)
+        self.down_button = self._tool("down", f"Move {label} later in the chain", lambda: self._move(1))
         self.down_button.setEnabled(index < count - 1)
         if index == count - 1:
             self.down_button.setToolTip(f"{label} is already last in the chain.")
         self.remove_button = self._tool(
-            "remove", f"Remove {label}", lambda: self.session.remove_effect(self.target, self.index), colour, muted
+            "remove", f"Remove {label}", lambda: self.session.remove_effect(self.target, self.index)
         )
         for button in (self.up_button, self.down_button, self.remove_button):
             header.addWidget(button)
@@ -232,9 +246,9 @@ class EffectCard(QFrame):
             grid.addWidget(control, row, 0)
         layout.addLayout(grid)
 
-    def _tool(self, name: str, tip: str, slot, colour, muted) -> QToolButton:
+    def _tool(self, name: str, tip: str, slot) -> QToolButton:
         button = QToolButton()
-        button.setIcon(icons.icon(name, colour, muted))
+        icons.set_themed_icon(button, name)
         button.setToolTip(tip)
         button.setAccessibleName(tip)
         button.setIconSize(QSize(14, 14))
@@ -296,8 +310,7 @@ class EffectsRack(QWidget):
         header.addWidget(self.target_combo, 1)
         self.add_button = QToolButton()
         self.add_button.setText("Add effect")
-        text = self.palette().color(QPalette.ColorRole.Text)
-        self.add_button.setIcon(icons.icon("add", text))
+        icons.set_themed_icon(self.add_button, "add")
         self.add_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.add_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.add_button.setAccessibleName("Add effect")
@@ -326,6 +339,8 @@ class EffectsRack(QWidget):
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.verticalScrollBar().setAccessibleName("Scroll the effects")
+        self.scroll.horizontalScrollBar().setAccessibleName("Scroll the effects sideways")
         self.list_widget = QWidget()
         self.list_layout = QVBoxLayout(self.list_widget)
         self.list_layout.setContentsMargins(0, 0, 4, 0)

@@ -20,6 +20,21 @@ SECTIONS = (
 )
 
 
+def party_words(party: str) -> str:
+    """A revenue share's party as the app words it elsewhere (policies say "Rightsholders": "Rights holders")."""
+    return "Rights holders" if party.replace(" ", "").lower() == "rightsholders" else party
+
+
+def _policy_words(policy) -> dict[str, list[str]]:
+    """`policy.describe()`, with the revenue split's parties worded as on the rest of the panel."""
+    words = policy.describe()
+    if policy.revenue_split:
+        as_written = ", ".join(f"{share.party} {share.percent:g}%" for share in policy.revenue_split)
+        as_said = ", ".join(f"{party_words(share.party)} {share.percent:g}%" for share in policy.revenue_split)
+        words["requires"] = [item.replace(as_written, as_said) for item in words.get("requires", [])]
+    return words
+
+
 def _coloured(label: QLabel, colour: str) -> QLabel:
     palette = label.palette()
     palette.setColor(QPalette.ColorRole.WindowText, QColor(colour))
@@ -70,6 +85,8 @@ class LicencePanel(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.verticalScrollBar().setAccessibleName("Scroll the licence")
+        scroll.horizontalScrollBar().setAccessibleName("Scroll the licence sideways")
         body = QWidget(scroll.viewport())
         layout = QVBoxLayout(body)
         layout.setContentsMargins(14, 12, 14, 12)
@@ -108,7 +125,7 @@ class LicencePanel(QWidget):
             demo.setWordWrap(True)
             layout.addWidget(demo)
 
-        words = manifest.policy.describe()
+        words = _policy_words(manifest.policy)
         self.sections: dict[str, BulletList] = {}
         for key, heading, mark, colour in SECTIONS:
             label = QLabel(heading, body)

@@ -1,6 +1,6 @@
 """The mixer: one strip per stem (role colour, name, pan, fader in dB, meter, mute, solo, FX) and a master strip."""
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QFontMetrics, QMouseEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -23,7 +23,62 @@ from .controls import Fader, PanKnob, db_text
 from .meter import LevelMeter, to_db
 
 STRIP_WIDTH = 104  # the narrowest a strip gets
-STRIP_MAX_WIDTH = 150
+STRIP_MAX_WIDTH = 240  # strips share the mixer's width up to this; the rest goes to the panels on the right
+NAME_LINES = 2  # a long stem name wraps onto a second line (and is elided only beyond that)
+
+
+def fit_lines(text: str, metrics: QFontMetrics, width: int, lines: int = NAME_LINES) -> str:
+    """`text` in at most `lines` lines of `width` pixels: broken between words where it can be, within a word where
+    it must, and elided at the end of the last line only if it still does not fit."""
+    result: list[str] = []
+    rest = text.strip()
+    while rest and len(result) < lines - 1 and metrics.horizontalAdvance(rest) > width:
+        words = rest.split(" ")
+        count = len(words)
+        while count > 1 and metrics.horizontalAdvance(" ".join(words[:count])) > width:
+            count -= 1
+        line = " ".join(words[:count])
+        if metrics.horizontalAdvance(line) > width:  # one word wider than the strip: break it
+            cut = len(line)
+            while cut > 1 and metrics.horizontalAdvance(line[:cut]) > width:
+                cut -= 1
+            line = line[:cut]
+        result.append(line)
+        rest = rest[len(line) :].strip()
+    if rest:
+        result.append(metrics.elidedText(rest, Qt.TextElideMode.ElideRight, width))
+    return "\n".join(result)
+
+
+class NameLabel(QLabel):
+    """A strip's name: always NAME_LINES lines tall, so the rows below it stay level from strip to strip."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("StripName")
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumWidth(10)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.full_text = text
+        self._fit()
+
+    def _fit(self) -> None:
+        self.setText(fit_lines(self.full_text, self.fontMetrics(), max(36, self.width() - 4)))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._fit()
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), NAME_LINES * self.fontMetrics().lineSpacing() + 2)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(10, self.sizeHint().height())
 
 
 def _caption(text: str) -> QLabel:
@@ -60,13 +115,8 @@ class StemStrip(QFrame):
         stripe.setStyleSheet(f"background: {colour}; border-radius: 2px; border: none;")
         layout.addWidget(stripe)
 
-        self.name_label = QLabel()
-        self.name_label.setObjectName("StripName")
-        self.name_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.name_label.setMinimumWidth(10)
-        self.name_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.full_name = stem.name
-        self._elide_name()
+        self.name_label = NameLabel(stem.name)
         self.name_label.setToolTip(f"{stem.name} ({stem.role})")
         layout.addWidget(self.name_label)
         role = _caption(ROLE_LABELS.get(stem.role, stem.role).upper())
@@ -136,15 +186,6 @@ class StemStrip(QFrame):
         session.stem_changed.connect(self._on_stem_changed)
         session.chain_changed.connect(self._on_chain_changed)
         session.recipe_changed.connect(lambda _recipe: self._refresh_audible())
-
-    def _elide_name(self) -> None:
-        metrics = QFontMetrics(self.name_label.font())
-        width = max(40, self.width() - 20)
-        self.name_label.setText(metrics.elidedText(self.full_name, Qt.TextElideMode.ElideRight, width))
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._elide_name()
 
     def _toggle(self, setter, checked: bool) -> None:
         setter(self.stem_id, checked)
@@ -225,10 +266,7 @@ class MasterStrip(QFrame):
         stripe.setFixedHeight(4)
         stripe.setStyleSheet(f"background: {role_colour('master').name()}; border-radius: 2px; border: none;")
         layout.addWidget(stripe)
-        title = QLabel("Master")
-        title.setObjectName("StripName")
-        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout.addWidget(title)
+        layout.addWidget(NameLabel("Master"))
         layout.addWidget(_caption("STEREO OUT"))
         self.fx_button = QToolButton()
         self.fx_button.setObjectName("FxButton")
@@ -302,15 +340,19 @@ class MixerPanel(QWidget):
         self.scroll.setWidgetResizable(True)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.horizontalScrollBar().setAccessibleName("Scroll the mixer strips")
+        self.scroll.verticalScrollBar().setAccessibleName("Scroll the mixer strips up and down")
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        # the strips grow to STRIP_MAX_WIDTH; beyond that the space goes after the master strip, not between
-        self.scroll.setMaximumWidth(len(session.manifest.stems) * (STRIP_MAX_WIDTH + 8) + 4)
+        # the strips share the width up to STRIP_MAX_WIDTH each; the mixer is no wider than that (plus the master),
+        # so a splitter gives any more to the panels beside it rather than leaving a gap after the master strip
+        strips_width = len(session.manifest.stems) * (STRIP_MAX_WIDTH + 8) + 4
+        self.scroll.setMaximumWidth(strips_width)
         layout.addWidget(self.scroll, 1)
         self.master = MasterStrip(session, self)
         self.master.effects_requested.connect(self._effects_for)
         layout.addWidget(self.master)
-        layout.addStretch(0)
+        self.setMaximumWidth(strips_width + layout.spacing() + self.master.maximumWidth())
         QApplication.instance().focusChanged.connect(self._focus_changed)
         if build:
             for _ in self.build_steps():

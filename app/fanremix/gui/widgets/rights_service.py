@@ -21,8 +21,9 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from fanremix.domain.errors import FanRemixError
 from fanremix.local_service import LOCAL_TOKEN_KEY, FixedKeyTokenStore
@@ -416,7 +417,7 @@ class ServiceStatusLabel(QLabel):
 
     def show_words(self, words: str) -> None:
         self.words = words
-        self.setText(f"<a href='#account' style='color:inherit; text-decoration:none'>{html.escape(words)}</a>")
+        self._render_words()
         link = self.link
         lines = [f"Using {link.service_words()}."]
         lines.append(f"Signed in as {link.account.name} ({link.account.role})." if link.account else "Not signed in.")
@@ -426,3 +427,14 @@ class ServiceStatusLabel(QLabel):
             lines.append(link.last_error)
         lines.append("Click to sign in or to choose the service.")
         self.setToolTip("\n".join(lines))
+
+    def _render_words(self) -> None:
+        # Qt's rich text knows no `color: inherit` (a link would be drawn in the link colour, or black): name the
+        # theme's muted colour, as the other status-bar words use, and redraw when the theme changes
+        muted = QApplication.palette().color(QPalette.ColorRole.PlaceholderText).name()
+        self.setText(f"<a href='#account' style='color:{muted}; text-decoration:none'>{html.escape(self.words)}</a>")
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "words"):
+            self._render_words()

@@ -4,7 +4,6 @@ The sliders cannot leave the range the pack's policy allows; their tooltips say 
 """
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QGridLayout, QLabel, QSlider, QToolButton, QVBoxLayout, QWidget
 
 from .. import icons
@@ -37,8 +36,6 @@ class TempoKeyPanel(QWidget):
         grid = QGridLayout()
         grid.setHorizontalSpacing(10)
         grid.setVerticalSpacing(2)
-        colour = self.palette().color(QPalette.ColorRole.Text)
-        muted = self.palette().color(QPalette.ColorRole.PlaceholderText)
 
         tempo_title = QLabel("Tempo")
         tempo_title.setObjectName("PanelTitle")
@@ -62,7 +59,7 @@ class TempoKeyPanel(QWidget):
         self.tempo_slider.valueChanged.connect(self._tempo_moved)
         self.tempo_slider.sliderReleased.connect(session.seal)
         self.tempo_reset = QToolButton()
-        self.tempo_reset.setIcon(icons.icon("reset", colour, muted))
+        icons.set_themed_icon(self.tempo_reset, "reset")
         self.tempo_reset.setToolTip(f"Back to the original tempo ({manifest.bpm:g} BPM)")
         self.tempo_reset.setAccessibleName("Reset tempo")
         self.tempo_reset.clicked.connect(session.reset_tempo)
@@ -94,7 +91,7 @@ class TempoKeyPanel(QWidget):
         self.key_slider.valueChanged.connect(self._key_moved)
         self.key_slider.sliderReleased.connect(session.seal)
         self.key_reset = QToolButton()
-        self.key_reset.setIcon(icons.icon("reset", colour, muted))
+        icons.set_themed_icon(self.key_reset, "reset")
         self.key_reset.setToolTip(f"Back to the original key ({manifest.musical_key.name})")
         self.key_reset.setAccessibleName("Reset key")
         self.key_reset.clicked.connect(session.reset_pitch)

@@ -1,7 +1,7 @@
 """Transport: to start, play/pause, stop, loop, and the position in mm:ss (with the output time under tempo)."""
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QAction, QPalette
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from .. import icons
@@ -61,7 +61,6 @@ class TransportBar(QWidget):
             self.detail.setText(detail)
 
     def set_playing(self, playing: bool, play_action: QAction) -> None:
-        colour = self.palette().color(QPalette.ColorRole.Text)
-        play_action.setIcon(icons.icon("pause" if playing else "play", colour))
+        icons.set_themed_icon(play_action, "pause" if playing else "play")
         play_action.setText("Pause" if playing else "Play")
         self.buttons["play"].setAccessibleName("Pause" if playing else "Play")

@@ -121,18 +121,53 @@ def test_dropping_an_audio_file_on_the_window_opens_the_verify_view(qtbot, windo
 
 
 def test_export_still_works_without_a_usable_identity_and_says_why(qtbot, window, tmp_path) -> None:
-    # a signing key protected by a passphrase the app cannot ask for here
-    create_fan_identity(window.workspace.paths.config, "Sam", passphrase=b"a secret")
+    create_fan_identity(window.workspace.paths.config, "Sam")
+    (window.workspace.paths.config / "identity" / "fan-key.pem").write_text("damaged")
     destination = tmp_path / "plain.flac"
     dialog = window.show_export_dialog()
     qtbot.waitUntil(lambda: dialog.identity_job.is_done, timeout=LOAD_TIMEOUT_MS)
     assert not dialog.sign_check.isChecked() and not dialog.sign_check.isEnabled()
-    assert "Cannot sign" in dialog.signer_label.text() and "passphrase" in dialog.signer_label.text()
+    assert "Cannot sign" in dialog.signer_label.text() and "not a private key file" in dialog.signer_label.text()
+    assert not dialog.unlock.isVisible()
     dialog.format_combo.setCurrentIndex(dialog.format_combo.findData("flac16"))
     dialog.destination_edit.setText(str(destination))
     with qtbot.waitSignal(dialog.exported, timeout=EXPORT_TIMEOUT_MS) as done:
         dialog.start_export()
     result = done.args[0]
     assert result.credentials is None and destination.is_file()
-    assert "without Content Credentials" in dialog.result_label.text() and "passphrase" in dialog.result_label.text()
+    assert "without Content Credentials" in dialog.result_label.text()
     dialog.close()
+
+
+def test_a_signing_key_with_a_passphrase_is_unlocked_in_the_export_dialog(qtbot, window, tmp_path) -> None:
+    """The dialog asks for the passphrase of a protected key; a wrong one is refused, the right one signs, and it is
+    kept for the session (the next export does not ask again)."""
+    create_fan_identity(window.workspace.paths.config, "Sam", passphrase=b"a secret")
+    dialog = window.show_export_dialog()
+    qtbot.waitUntil(lambda: dialog.identity_job.is_done, timeout=LOAD_TIMEOUT_MS)
+    assert dialog.unlock.isVisible() and not dialog.sign_check.isEnabled()
+    save_artifact(dialog, "export-dialog-locked-key")
+
+    dialog.unlock.passphrase_edit.setText("wrong")
+    job = dialog.unlock.unlock()
+    qtbot.waitUntil(lambda: job.is_done, timeout=LOAD_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: dialog.unlock.message.isVisible(), timeout=LOAD_TIMEOUT_MS)
+    assert "passphrase is wrong" in dialog.unlock.message.text() and dialog.unlock.isVisible()
+
+    dialog.unlock.passphrase_edit.setText("a secret")
+    with qtbot.waitSignal(dialog.unlock.unlocked, timeout=LOAD_TIMEOUT_MS):
+        dialog.unlock.unlock_button.click()
+    assert not dialog.unlock.isVisible()
+    assert dialog.sign_check.isEnabled() and dialog.sign_check.isChecked()
+    assert "Signed as Sam" in dialog.signer_label.text()
+    dialog.format_combo.setCurrentIndex(dialog.format_combo.findData("flac16"))
+    dialog.destination_edit.setText(str(tmp_path / "signed.flac"))
+    with qtbot.waitSignal(dialog.exported, timeout=EXPORT_TIMEOUT_MS) as done:
+        dialog.start_export()
+    assert done.args[0].credentials is not None and done.args[0].credentials.record.remixer == "Sam"
+    dialog.close()
+
+    again = window.show_export_dialog()  # the passphrase is kept in memory for the session
+    qtbot.waitUntil(lambda: again.identity_job.is_done, timeout=LOAD_TIMEOUT_MS)
+    assert not again.unlock.isVisible() and again.sign_check.isEnabled()
+    again.close()

@@ -330,6 +330,29 @@ def test_submitting_when_signed_out_opens_the_sign_in_and_carries_on(
     dialog.close()
 
 
+def test_a_locked_signing_key_is_unlocked_in_the_submit_dialog_and_the_submission_carries_on(
+    qtbot, service_window, rights_service, tmp_path
+) -> None:
+    from fanremix.rights.identity import create_fan_identity, load_fan_identity
+
+    window = service_window
+    create_fan_identity(window.workspace.paths.config, "Locked Fan", passphrase=b"open sesame")
+    sign_up(qtbot, window, unique("gui-fan")).close()
+    dialog = window.show_submit_dialog()
+    dialog.destination_edit.setText(str(tmp_path / "locked.wav"))
+    assert submit_and_wait(qtbot, dialog) == "locked"
+    assert "Your signing key is locked" in dialog.outcome_label.text() and dialog.unlock.isVisible()
+    assert not (tmp_path / "locked.wav").exists()
+    dialog.unlock.passphrase_edit.setText("open sesame")
+    with qtbot.waitSignal(dialog.outcome_shown, timeout=FLOW_TIMEOUT_MS) as outcome:
+        dialog.unlock.unlock_button.click()
+    assert outcome.args == ["accepted"], dialog.outcome_label.text()
+    # the service's certificate replaced the development one, and the key is still protected by its passphrase
+    identity = load_fan_identity(window.workspace.paths.config, b"open sesame")
+    assert not identity.is_development
+    dialog.close()
+
+
 def test_cancelling_a_submission_sends_nothing(qtbot, service_window, rights_service, tmp_path) -> None:
     window = service_window
     sign_up(qtbot, window, unique("gui-fan")).close()

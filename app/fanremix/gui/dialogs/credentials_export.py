@@ -4,8 +4,9 @@ The render, the credit tags and the C2PA signature all happen in `provenance_flo
 writes the signed file atomically. When the fan is signed in to the rights service, a licence grant for exactly this
 recipe is asked for first and goes into the record (and the signing certificate is the one the service issued).
 
-If no signing identity can be loaded or made (a key protected by a passphrase, a damaged file), the plain export still
-works: the file is written without Content Credentials and the dialog says why.
+A key protected by a passphrase is unlocked in the dialog (`IdentityUnlock`; the passphrase is kept in memory for the
+session). If no signing identity can be loaded or made (a damaged file), the plain export still works: the file is
+written without Content Credentials and the dialog says why.
 """
 
 import html
@@ -20,6 +21,7 @@ from fanremix.domain.errors import FanRemixError
 
 from ..session import Session
 from ..theme import ERROR_COLOUR, OK_COLOUR, WARN_COLOUR
+from ..widgets.identity_unlock import IdentityUnlock, needs_passphrase
 from ..widgets.rights_service import RightsServiceLink
 from ..workers import JobRunner
 from .export_dialog import ExportDialog
@@ -127,15 +129,21 @@ class CredentialsExportDialog(ExportDialog):
         self.signer_label.setIndent(24)
         self.grant_check = QCheckBox("Include a licence grant from the rights service")
         self.grant_check.setAccessibleName("Include a licence grant")
+        self.unlock = IdentityUnlock(link, runner, self.credentials_box)
+        self.unlock.setVisible(False)
+        self.unlock.unlocked.connect(self._unlocked)
         box.addWidget(self.sign_check)
         box.addWidget(self.signer_label)
+        box.addWidget(self.unlock)
         box.addWidget(self.grant_check)
         layout = self.layout()
         layout.insertWidget(layout.indexOf(self.violation_label), self.credentials_box)
         self.sign_check.toggled.connect(lambda _on: self._refresh())
         link.account_changed.connect(self._account_changed)  # bound: dropped when the dialog goes away
         self._refresh()
-        self.identity_job = runner.start("identity", lambda _ctx: _saved_identity(link.workspace.paths.config))
+        self.identity_job = runner.start(
+            "identity", lambda _ctx: _saved_identity(link.workspace.paths.config, link.identity_passphrase)
+        )
         self.identity_job.finished.connect(self._show_identity)
         self.identity_job.failed.connect(self._identity_failed)
 
@@ -154,6 +162,13 @@ class CredentialsExportDialog(ExportDialog):
     def _identity_failed(self, error: BaseException) -> None:
         from .errors import error_text
 
+        if needs_passphrase(error):  # a protected key: ask for its passphrase here, and sign once it opens
+            self.identity_problem = "your signing key is locked: enter its passphrase above."
+            self.signer_label.setVisible(False)
+            self.unlock.setVisible(True)
+            self.unlock.passphrase_edit.setFocus()
+            self._refresh()
+            return
         self.identity_problem = error_text(error)
         self.sign_check.setChecked(False)
         self.sign_check.setEnabled(False)
@@ -163,6 +178,13 @@ class CredentialsExportDialog(ExportDialog):
         )
         self._refresh()
         fit_height(self)
+
+    def _unlocked(self, identity: Any) -> None:
+        self.identity_problem = None
+        self.signer_label.setVisible(True)
+        self._show_identity(identity)
+        self.sign_check.setChecked(True)
+        self._refresh()
 
     def _account_changed(self, _account: Any) -> None:
         self._refresh()
@@ -197,7 +219,9 @@ class CredentialsExportDialog(ExportDialog):
 
     def _unsigned_reason(self) -> str:
         if self.identity_problem:
-            return f"Exported without Content Credentials: {self.identity_problem}"
+            return (
+                f"Exported without Content Credentials: {self.identity_problem[0].upper()}{self.identity_problem[1:]}"
+            )
         if not self.sign_check.isChecked():
             return "Exported without Content Credentials (you chose not to sign it)."
         return ""
@@ -236,7 +260,7 @@ class CredentialsExportDialog(ExportDialog):
                 note = f"Exported without a licence grant: {exc.message}"
         try:
             if identity is None:
-                identity = ensure_fan_identity(config_dir, plan.signer_name)
+                identity = ensure_fan_identity(config_dir, plan.signer_name, passphrase=self.link.identity_passphrase)
         except FanRemixError as exc:
             result = render_to_file(
                 manifest, stem_paths, recipe, destination, fmt, progress=progress, cancel=cancel, normalize=normalize
@@ -253,7 +277,7 @@ class CredentialsExportDialog(ExportDialog):
 
         with self.link.connected_client() as client:
             grant = client.grant(recipe)
-            identity = service_identity(client, self.link.workspace)
+            identity = service_identity(client, self.link.workspace, self.link.identity_passphrase)
         return grant, identity
 
     # -- results --------------------------------------------------------------------------------------------------
@@ -289,7 +313,8 @@ class CredentialsExportDialog(ExportDialog):
             fit_height(self)
         if credentials is not None:  # the identity may be new: say who signs the next export
             self.identity_job = self.runner.start(
-                "identity", lambda _ctx: _saved_identity(self.link.workspace.paths.config)
+                "identity",
+                lambda _ctx: _saved_identity(self.link.workspace.paths.config, self.link.identity_passphrase),
             )
             self.identity_job.finished.connect(self._show_identity)
 
@@ -300,10 +325,11 @@ def signer_words(identity: Any) -> str:
     return f"{identity.display_name}, certified by {identity.issuer_name}"
 
 
-def _saved_identity(config_dir: Path) -> Any:
-    """The fan's saved signing identity, or None if there is none yet (an IdentityError if it cannot be read)."""
+def _saved_identity(config_dir: Path, passphrase: bytes | None = None) -> Any:
+    """The fan's saved signing identity, or None if there is none yet (an IdentityError if it cannot be read;
+    PassphraseRequiredError when it is protected and `passphrase` is None)."""
     from fanremix.rights.identity import fan_identity_exists, load_fan_identity
 
     if not fan_identity_exists(config_dir):
         return None
-    return load_fan_identity(config_dir)
+    return load_fan_identity(config_dir, passphrase)

@@ -30,6 +30,7 @@ from fanremix.submit_flow import STEP_CHECK, STEP_GRANT, STEP_RENDER, STEP_SUBMI
 
 from ..session import Session
 from ..theme import ERROR_COLOUR, OK_COLOUR, WARN_COLOUR
+from ..widgets.identity_unlock import IdentityUnlock, needs_passphrase
 from ..widgets.rights_service import RightsServiceLink, is_offline
 from ..workers import Job, JobContext
 from .credentials_export import SIGN_STAGE, app_renderer
@@ -133,6 +134,10 @@ class SubmitDialog(RemixOutputDialog):
 
         self.outcome_label = self._new_outcome_label("Submission outcome")
         layout.addWidget(self.outcome_label)
+        self.unlock = IdentityUnlock(link, link.runner, self)
+        self.unlock.setVisible(False)
+        self.unlock.unlocked.connect(self._unlocked)
+        layout.addWidget(self.unlock)
 
         self.submissions_button = QPushButton("Show my submissions")
         self.submissions_button.clicked.connect(self.submissions_requested.emit)
@@ -204,6 +209,7 @@ class SubmitDialog(RemixOutputDialog):
         outbox = link.outbox()
         pack_path, recipe, fmt = session.pack_path, session.recipe, self.format_name
         custom_render = self.render
+        passphrase = link.identity_passphrase
 
         def work(client: Any, ctx: JobContext) -> Any:
             def step(name: str) -> None:
@@ -216,8 +222,9 @@ class SubmitDialog(RemixOutputDialog):
 
             render = custom_render or app_renderer(render_progress, ctx.cancelled)
             return submit_recipe(
-                client, outbox, workspace, pack_path, recipe, destination, fmt=fmt, step=step, render=render
-            )
+                client, outbox, workspace, pack_path, recipe, destination, fmt=fmt, step=step, render=render,
+                passphrase=passphrase,
+            )  # fmt: skip
 
         self.outcome_kind = ""
         self.result = self.submission = None
@@ -348,6 +355,15 @@ class SubmitDialog(RemixOutputDialog):
                 "The submission carries on once you are signed in.",
             )
             self.sign_in_requested.emit()
+        elif needs_passphrase(error):
+            self._show_outcome(
+                "locked",
+                f"<b style='color:{WARN_COLOUR}'>Your signing key is locked</b> — enter its passphrase below. "
+                "Nothing was rendered or sent; the submission carries on once the key is unlocked.",
+            )
+            self.unlock.setVisible(True)
+            self.unlock.passphrase_edit.setFocus()
+            fit_height(self)
         elif is_offline(error):
             self._show_outcome(
                 "offline",
@@ -357,6 +373,10 @@ class SubmitDialog(RemixOutputDialog):
             )
         else:
             self._show_outcome("failed", f"<span style='color:{ERROR_COLOUR}'>{html.escape(error_text(error))}</span>")
+
+    def _unlocked(self, _identity: Any) -> None:
+        if self.outcome_kind == "locked" and not self.busy:
+            self.start()  # carry on where the locked key stopped it
 
     def _show_outcome(self, kind: str, text: str) -> None:
         self.outcome_kind = kind

@@ -97,6 +97,7 @@ class RightsServiceLink(QObject):
         self.state = ServiceState.IDLE
         self.account: Account | None = None
         self.url = ""  # the service in use, once known
+        self.identity_passphrase: bytes | None = None  # unlocks a protected signing key; memory only, this session
         self.is_local = True
         self.waiting = 0
         self.last_error = ""

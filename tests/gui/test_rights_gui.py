@@ -121,6 +121,23 @@ def test_the_account_dialog_registers_signs_out_and_signs_in(qtbot, service_wind
 # -- submit ----------------------------------------------------------------------------------------------------------
 
 
+def test_the_account_dialog_says_where_the_sign_in_is_kept_without_a_keyring(
+    qtbot, service_window, rights_service, monkeypatch
+) -> None:
+    import keyring.backends.fail
+    import keyring.core
+
+    window = service_window
+    dialog = sign_up(qtbot, window, unique("gui-fan"))  # with this test's (in-memory) OS keyring
+    assert not dialog.keyring_note.isVisible()
+    dialog.close()
+    monkeypatch.setattr(keyring.core, "_keyring_backend", keyring.backends.fail.Keyring())  # no keyring at all
+    dialog = sign_up(qtbot, window, unique("gui-fan"))
+    assert dialog.keyring_note.isVisible()
+    assert "no system keyring" in dialog.keyring_note.text() and "service-tokens.json" in dialog.keyring_note.text()
+    dialog.close()
+
+
 def test_submit_runs_the_whole_flow_and_the_submission_is_accepted(
     qtbot, service_window, rights_service, tmp_path
 ) -> None:

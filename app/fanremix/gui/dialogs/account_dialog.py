@@ -75,6 +75,12 @@ class AccountDialog(QDialog):
         account_row.addWidget(self.account_label, 1)
         account_row.addWidget(self.sign_out_button)
         layout.addLayout(account_row)
+        self.keyring_note = QLabel()
+        self.keyring_note.setObjectName("Muted")
+        self.keyring_note.setWordWrap(True)
+        self.keyring_note.setAccessibleName("Where your sign-in is kept")
+        self.keyring_note.setVisible(False)
+        layout.addWidget(self.keyring_note)
 
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_sign_in(), "Sign in")
@@ -236,6 +242,12 @@ class AccountDialog(QDialog):
                 f"Signed in as <b>{html.escape(account.name)}</b> ({html.escape(account.role)})."
             )
         self.sign_out_button.setVisible(account is not None)
+        if link.token_file is not None:
+            self.keyring_note.setText(
+                "There is no system keyring on this computer, so your sign-in is kept in "
+                f"{html.escape(str(link.token_file))} (readable only by you)."
+            )
+        self.keyring_note.setVisible(link.token_file is not None)
         idle = not self.busy
         for widget in (self.sign_in_button, self.create_button, self.sign_out_button):
             widget.setEnabled(idle)

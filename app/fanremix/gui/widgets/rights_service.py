@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -98,6 +99,7 @@ class RightsServiceLink(QObject):
         self.account: Account | None = None
         self.url = ""  # the service in use, once known
         self.identity_passphrase: bytes | None = None  # unlocks a protected signing key; memory only, this session
+        self.token_file: Path | None = None  # where the sign-in token is kept when there is no OS keyring
         self.is_local = True
         self.waiting = 0
         self.last_error = ""
@@ -181,6 +183,7 @@ class RightsServiceLink(QObject):
 
         config_dir = self.workspace.paths.config
         store: Any = TokenStore(config_dir)
+        self.token_file = None if store.uses_keyring else store.file  # the account dialog says so
         ca_bundle = None
         if local:
             store = FixedKeyTokenStore(store, LOCAL_TOKEN_KEY)

@@ -73,9 +73,18 @@ def test_the_export_dialog_fits_its_text_once_the_identity_is_known(qtbot, windo
 
 
 def test_the_export_dialog_fits_the_reason_it_cannot_sign(qtbot, window) -> None:
-    create_fan_identity(window.workspace.paths.config, "Sam", passphrase=b"a secret")
+    create_fan_identity(window.workspace.paths.config, "Sam")
+    (window.workspace.paths.config / "identity" / "fan-key.pem").write_text("damaged")
     dialog = window.show_export_dialog()
     qtbot.waitUntil(lambda: "Cannot sign" in dialog.signer_label.text(), timeout=LOAD_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: fits(dialog), timeout=2000)
+    dialog.reject()
+
+
+def test_the_export_dialog_fits_the_passphrase_prompt(qtbot, window) -> None:
+    create_fan_identity(window.workspace.paths.config, "Sam", passphrase=b"a secret")
+    dialog = window.show_export_dialog()
+    qtbot.waitUntil(lambda: dialog.unlock.isVisible(), timeout=LOAD_TIMEOUT_MS)
     qtbot.waitUntil(lambda: fits(dialog), timeout=2000)
     dialog.reject()
 

@@ -21,6 +21,10 @@ if command -v jackd >/dev/null 2>&1 && [ "$(jack_wait -c 2>/dev/null)" != "runni
     start_jack -R -P 70 || start_jack --no-realtime ||
         echo "warning: the JACK dummy server did not start; real-time tests will skip" >&2
 fi
+# No file the command writes may pass 2 GiB (the tests' largest are a few MB). A runaway writer (once: PortAudio's
+# JACK layer printing one error in an endless loop into pytest's captured stderr, a deleted temp file) then dies with
+# SIGXFSZ and the run fails, instead of filling the disk.
+ulimit -f $((2 * 1024 * 1024))
 "$@"
 status=$?
 if [ -n "$started" ]; then

@@ -88,7 +88,8 @@ def test_a_device_that_goes_away_is_reported_and_playback_stops() -> None:
         wait_for(engine, lambda s: s.playing and s.original_s > 0.2)
         engine.send(Pause())
         wait_for(engine, lambda s: not s.playing)
-        engine._stream.abort()  # PortAudio says the stream ended (its finished callback)
+        with engine.stream_lock:  # as the engine does: never stop one PortAudio stream from two threads at once
+            engine._stream.abort()  # PortAudio says the stream ended (its finished callback)
         state = wait_for(engine, lambda s: s.device_state == "the audio device went away; playback stopped")
         assert not state.playing
         assert not engine.has_device

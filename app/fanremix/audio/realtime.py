@@ -446,6 +446,11 @@ class Engine:
         self._expect_audio = False  # read by the callback: count short reads as underruns only while playing
         self._device_lost = threading.Event()
         self._stream: Any = None
+        # Held around every stop, abort or close of the device stream. PortAudio's JACK host API must never stop one
+        # stream from two threads at once: both then disconnect its ports, one disconnect fails, and pa_jack.c's
+        # RealStop jumps to an error label *above* its disconnect loop, so it retries and prints the failure forever
+        # (hundreds of MB a second to stderr) and never returns.
+        self.stream_lock = threading.Lock()
         self.device_state = "stopped"
         gc.collect()
         gc.freeze()
@@ -559,9 +564,10 @@ class Engine:
         self._quit.set()
         self._wake.set()
         self._thread.join(timeout=5)
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            _close_output(stream, self.ring)
+        with self.stream_lock:
+            stream, self._stream = self._stream, None
+            if stream is not None:
+                _close_output(stream, self.ring)
         sys.setswitchinterval(self._previous_switch_interval)
 
     def __enter__(self) -> "Engine":
@@ -702,8 +708,9 @@ class Engine:
         self._playing = False
         self._expect_audio = False
         self.device_state = "the audio device went away; playback stopped"
-        lost, self._stream = self._stream, None
-        _close_output(lost, self.ring)
+        with self.stream_lock:
+            lost, self._stream = self._stream, None
+            _close_output(lost, self.ring)
         self.ring = SpscRing()
         self._blocks_written = 0  # the block metadata counts positions in the old ring: start over
         self._stream = NullOutput(self.device_rate, self.block_frames, self._callback)

@@ -1078,7 +1078,8 @@ def update_policy(client: Any, pack_id: str, policy: Policy) -> Any:
 
 
 def fetch_submission_file(client: Any, submission_id: str, folder: Path) -> Path:
-    """Download a submission's stored audio into `folder` (named after the submission, with its format's suffix)."""
+    """Download a submission's stored audio into `folder` (named after the submission, with its format's suffix), and
+    for OGG its `.c2pa` sidecar beside it."""
     # `GET /v1/submissions/{id}/file` has no wrapper in RightsClient yet; its request plumbing (auth, retries, typed
     # errors) is reused rather than duplicated.
     response = client._request("GET", f"/v1/submissions/{submission_id}/file")
@@ -1089,6 +1090,9 @@ def fetch_submission_file(client: Any, submission_id: str, folder: Path) -> Path
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{submission_id}{suffix}"
     target.write_bytes(response.content)
+    if suffix == ".ogg":  # OGG keeps its C2PA record in a sidecar, which the service keeps beside it
+        sidecar = client._request("GET", f"/v1/submissions/{submission_id}/sidecar")
+        target.with_suffix(".c2pa").write_bytes(sidecar.content)
     return target
 
 

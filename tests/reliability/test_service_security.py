@@ -54,6 +54,7 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/submissions"): Rule(SIGNED_IN),
     ("GET", "/v1/submissions/{submission_id}"): Rule(SIGNED_IN, owned_by="fan", refusal=(404,)),
     ("GET", "/v1/submissions/{submission_id}/file"): Rule(SIGNED_IN, owned_by="fan", refusal=(404,)),
+    ("GET", "/v1/submissions/{submission_id}/sidecar"): Rule(SIGNED_IN, owned_by="fan", refusal=(404,)),
     ("POST", "/v1/submissions/{submission_id}/review"): Rule(("publisher",), owned_by="publisher"),
 }
 

@@ -3,6 +3,7 @@
 import base64
 import concurrent.futures
 import datetime as dt
+import hashlib
 import json
 
 import pytest
@@ -523,6 +524,33 @@ def test_the_migration_to_pack_policies_keeps_each_packs_policy_in_force(tmp_pat
     assert [tuple(row) for row in rows] == [("night-drive", "h1", '{"uid": "p"}')]
 
 
+def test_the_migration_to_sidecar_names_finds_the_sidecars_kept_before_it(tmp_path) -> None:
+    from alembic import command
+
+    from fanremix.service.database import alembic_config, make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0003")
+        connection.exec_driver_sql(
+            "INSERT INTO accounts (id, name, role, password_hash, created_at) "
+            "VALUES ('acc_1', 'fan', 'fan', 'x', '2026-01-01 00:00:00')"
+        )
+        for sub_id, stored in (("sub_ogg", "'ab/abcd.ogg'"), ("sub_wav", "'cd/cdef.wav'"), ("sub_gone", "NULL")):
+            connection.exec_driver_sql(
+                "INSERT INTO submissions (id, account_id, idempotency_key, file_sha256, file_size, media_type, "
+                f"stored_name, status, reasons_json, created_at, updated_at) VALUES ('{sub_id}', 'acc_1', "
+                f"'{sub_id}', 'x', 1, 'audio/ogg', {stored}, 'accepted', '[]', '2026-01-01 00:00:00', "
+                "'2026-01-01 00:00:00')"
+            )
+        command.upgrade(config, "head")
+        rows = dict(connection.exec_driver_sql("SELECT id, sidecar_name FROM submissions").all())
+    engine.dispose()
+    assert rows == {"sub_ogg": "ab/abcd.c2pa", "sub_wav": None, "sub_gone": None}
+
+
 def test_the_client_only_uses_operations_the_openapi_document_declares(service) -> None:
     paths = requests.get(service.url + "/openapi.json", timeout=5).json()["paths"]
     used = {
@@ -546,3 +574,43 @@ def test_keys_are_created_once_and_kept_private(service) -> None:
     assert (keys_dir / "grant-signing.pem").stat().st_mode & 0o077 == 0
     assert (keys_dir / "ca" / "ca-key.pem").stat().st_mode & 0o077 == 0
     assert keys_dir.stat().st_mode & 0o077 == 0
+
+
+def test_an_ogg_submission_keeps_its_own_sidecar_and_the_publisher_can_verify_it(service, published, tmp_path) -> None:
+    """OGG's record is a .c2pa sidecar. The service keeps it under its own content address and serves it beside the
+    audio, so the publisher reviewing the remix can check its Content Credentials (before, the review found none)."""
+    import soundfile
+
+    from fanremix.artist import fetch_submission_file
+    from fanremix.provenance_flow import export_with_provenance, verify_file
+    from fanremix.rights.identity import TrustAnchors
+
+    from .conftest import mix_render
+
+    def ogg_render(opened, recipe, destination, fmt) -> None:  # the stand-in mix, encoded as Vorbis
+        mix_render(opened, recipe, destination.with_suffix(".wav"), "wav")
+        audio, rate = soundfile.read(str(destination.with_suffix(".wav")))
+        soundfile.write(str(destination), audio, rate, format="OGG", subtype="VORBIS")
+
+    fan = fan_client(service)
+    identity = fan_identity(fan)
+    recipe = published.recipe()
+    exported = export_with_provenance(
+        published.opened, recipe, tmp_path / "remix.ogg", "ogg", identity, fan.grant(recipe), render=ogg_render
+    )
+    submission = fan.submit(exported.path, sidecar=exported.sidecar)
+    assert submission.status == "accepted"
+    sidecar_sha = hashlib.sha256(exported.sidecar.read_bytes()).hexdigest()
+    assert (service.data_dir / "uploads" / sidecar_sha[:2] / f"{sidecar_sha}.c2pa").is_file()
+
+    downloaded = fetch_submission_file(published.publisher, submission.id, tmp_path / "review")
+    assert downloaded.with_suffix(".c2pa").read_bytes() == exported.sidecar.read_bytes()
+    anchors = TrustAnchors.from_pem(fan.keys().ca_certificate_pem, "the service CA")
+    assert verify_file(downloaded, anchors).report.state.value == "Trusted"
+    wav = export(published, recipe, identity, fan.grant(recipe), tmp_path / "remix.wav")
+    embedded = fan.submit(wav)
+    response = requests.get(
+        f"{service.url}/v1/submissions/{embedded.id}/sidecar", headers={"Authorization": f"Bearer {fan.token}"}
+    )
+    assert response.status_code == 404 and response.json()["code"] == "submission.no_sidecar"
+    fan.close()

@@ -165,6 +165,7 @@ class Submission(Base):
     file_size: Mapped[int] = mapped_column(BigInteger)
     media_type: Mapped[str] = mapped_column(String(40))
     stored_name: Mapped[str | None] = mapped_column(String(200), nullable=True)  # under uploads/, when kept
+    sidecar_name: Mapped[str | None] = mapped_column(String(200), nullable=True)  # its .c2pa record (OGG), when kept
     pack_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     recipe_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     grant_id: Mapped[str | None] = mapped_column(String(40), nullable=True)

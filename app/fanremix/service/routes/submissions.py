@@ -151,15 +151,16 @@ def submit(
         if existing is not None:
             return _replay(existing, sha256, response)
         sidecar_bytes = None
+        sidecar_sha = ""
         if sidecar is not None:
-            sidecar_path, _sidecar_sha, _ = _receive(sidecar.file, incoming_dir)
+            sidecar_path, sidecar_sha, _ = _receive(sidecar.file, incoming_dir)
             sidecar_bytes = sidecar_path.read_bytes()
         verdict = verify_submission(context, db, account, path, fmt, sidecar_bytes)
-        stored = None
+        stored = stored_sidecar = None
         if verdict.accepted:  # rejected files are not kept: the service never hosts what it refused
             stored = _store(context, path, sha256, f".{fmt}")
-            if sidecar_path is not None:
-                _store(context, sidecar_path, sha256, ".c2pa")
+            if sidecar_path is not None:  # under its own hash: the same audio may come with another record
+                stored_sidecar = _store(context, sidecar_path, sidecar_sha, ".c2pa")
         record = verdict.record
         now = utc_now()
         row = Submission(
@@ -170,6 +171,7 @@ def submit(
             file_size=size,
             media_type=_MEDIA_TYPES[fmt],
             stored_name=stored,
+            sidecar_name=stored_sidecar,
             pack_id=record.recipe.pack_id[:64] if record else None,
             recipe_hash=record.recipe.recipe_hash() if record else None,
             grant_id=verdict.grant.grant_id[:40] if verdict.grant else None,
@@ -242,6 +244,22 @@ def get_submission_file(submission_id: str, account: CurrentAccount, db: Db, con
     if row.stored_name is None:
         raise ApiError(404, "submission.no_file", "This submission was rejected, so its file was not kept.")
     return FileResponse(context.settings.uploads_dir / row.stored_name, media_type=row.media_type)
+
+
+@router.get(
+    "/{submission_id}/sidecar",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"application/c2pa": {}}, "description": "The C2PA record kept beside an OGG file."},
+        **error_responses(401, 404, 429),
+    },
+)
+def get_submission_sidecar(submission_id: str, account: CurrentAccount, db: Db, context: Context) -> FileResponse:
+    """The `.c2pa` sidecar an OGG submission came with (formats that embed their record have none)."""
+    row = _find(db, account, submission_id)
+    if row.sidecar_name is None:
+        raise ApiError(404, "submission.no_sidecar", "This submission has no separate C2PA record: it is in the file.")
+    return FileResponse(context.settings.uploads_dir / row.sidecar_name, media_type="application/c2pa")
 
 
 @router.post(

@@ -265,11 +265,11 @@ class GrantKeySet:
             raise KeyringError("The service's key list has no 'grant_keys'.")
         return cls(ServicePublicKey.from_dict(item) for item in document["grant_keys"])
 
-    def to_published(self) -> list[dict[str, str]]:
-        return [ServicePublicKey(key_id, key).to_dict() for key_id, key in sorted(self._keys.items())]
-
     def entries(self) -> list[ServicePublicKey]:
         return [ServicePublicKey(key_id, key) for key_id, key in sorted(self._keys.items())]
+
+    def to_published(self) -> list[dict[str, str]]:
+        return [entry.to_dict() for entry in self.entries()]
 
     @property
     def key_ids(self) -> tuple[str, ...]:

@@ -246,13 +246,11 @@ def cmd_render(args: argparse.Namespace, workspace: Workspace) -> int:
             file=sys.stderr,
         )
         return 0
-    signer = f"{identity.display_name}, certified by {identity.issuer_name}"
-    if identity.is_development:
-        signer = f"{identity.display_name}, with a local development certificate (others see “Valid but untrusted”)"
-    print(f"  sha256:              {hashlib.sha256(exported.path.read_bytes()).hexdigest()} (the signed file)")
+    with exported.path.open("rb") as signed:
+        print(f"  sha256:              {hashlib.file_digest(signed, 'sha256').hexdigest()} (the signed file)")
     if exported.sidecar is not None:
         print(f"  Content Credentials: in the sidecar {exported.sidecar.name}; keep it with the file")
-    print(f"  Content Credentials: signed by {signer}; check with `fanremix verify`", flush=True)
+    print(f"  Content Credentials: signed by {identity.signer_words}; check with `fanremix verify`", flush=True)
     return 0
 
 

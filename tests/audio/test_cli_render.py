@@ -186,7 +186,7 @@ def test_render_signs_the_file_with_its_recipe_by_default(pack: ToyPack, tmp_pat
     assert run(["recipe", str(pack.path), "-o", str(recipe_path), "--gain", "drums=-3"]) == 0
     assert run(["render", str(pack.path), str(recipe_path), "-o", str(out), "--title", "My mix"]) == 0
     printed = capsys.readouterr().out
-    assert "Content Credentials: signed by Fan Remix Studio user, with a local development certificate" in printed
+    assert "Content Credentials: signed by Fan Remix Studio user with a local development certificate" in printed
     report = read_provenance(out)
     assert report.state == ValidationState.VALID  # the local development CA is no trust anchor
     assert report.record is not None and report.record.title == "My mix"

@@ -330,6 +330,13 @@ class FanIdentity:
         return common_name(self.chain[-1].subject) == DEV_CA_NAME
 
     @property
+    def signer_words(self) -> str:
+        """Who signs with this identity, in words (the export dialog, `fanremix render`)."""
+        if self.is_development:
+            return f"{self.display_name} with a local development certificate (other apps: “Valid but untrusted”)"
+        return f"{self.display_name}, certified by {self.issuer_name}"
+
+    @property
     def not_valid_after(self) -> dt.datetime:
         return self.certificate.not_valid_after_utc
 

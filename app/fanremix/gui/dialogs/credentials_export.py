@@ -156,14 +156,14 @@ class CredentialsExportDialog(ExportDialog):
                 "certified by the platform."
             )
         else:
-            self.signer_label.setText(f"Signed as {signer_words(identity)}.")
+            self.signer_label.setText(f"Signed as {identity.signer_words}.")
         fit_height(self)  # the dialog re-fits on its own too (`keep_fitted`); this makes it so at once
 
     def _identity_failed(self, error: BaseException) -> None:
         from .errors import error_text
 
         if needs_passphrase(error):  # a protected key: ask for its passphrase here, and sign once it opens
-            self.identity_problem = "your signing key is locked: enter its passphrase above."
+            self.identity_problem = "Your signing key is locked: enter its passphrase above."
             self.signer_label.setVisible(False)
             self.unlock.setVisible(True)
             self.unlock.passphrase_edit.setFocus()
@@ -219,9 +219,7 @@ class CredentialsExportDialog(ExportDialog):
 
     def _unsigned_reason(self) -> str:
         if self.identity_problem:
-            return (
-                f"Exported without Content Credentials: {self.identity_problem[0].upper()}{self.identity_problem[1:]}"
-            )
+            return f"Exported without Content Credentials: {self.identity_problem}"
         if not self.sign_check.isChecked():
             return "Exported without Content Credentials (you chose not to sign it)."
         return ""
@@ -269,7 +267,7 @@ class CredentialsExportDialog(ExportDialog):
         exported = export_with_provenance(
             plan.opened, recipe, destination, fmt, identity, grant, render=app_renderer(progress, cancel)
         )
-        return SignedExport(render=exported.render, credentials=exported, note=note, signer=signer_words(identity))
+        return SignedExport(render=exported.render, credentials=exported, note=note, signer=identity.signer_words)
 
     def _grant_in_worker(self, recipe: Any) -> tuple[Any, Any]:
         """A grant for exactly `recipe`, and the identity the service certified (both needed for a useful grant)."""
@@ -317,12 +315,6 @@ class CredentialsExportDialog(ExportDialog):
                 lambda _ctx: _saved_identity(self.link.workspace.paths.config, self.link.identity_passphrase),
             )
             self.identity_job.finished.connect(self._show_identity)
-
-
-def signer_words(identity: Any) -> str:
-    if identity.is_development:
-        return f"{identity.display_name} with a local development certificate (other apps: “Valid but untrusted”)"
-    return f"{identity.display_name}, certified by {identity.issuer_name}"
 
 
 def _saved_identity(config_dir: Path, passphrase: bytes | None = None) -> Any:

@@ -105,7 +105,6 @@ def _print_identity(identity: Any, config_dir: Path) -> None:
 
 
 def cmd_identity_new(args: argparse.Namespace, workspace: Workspace) -> int:
-
     config_dir = workspace.paths.config
     if fan_identity_exists(config_dir) and not args.force:
         raise IdentityError(
@@ -120,7 +119,6 @@ def cmd_identity_new(args: argparse.Namespace, workspace: Workspace) -> int:
 
 
 def cmd_identity_show(args: argparse.Namespace, workspace: Workspace) -> int:
-
     config_dir = workspace.paths.config
     if not fan_identity_exists(config_dir):
         raise IdentityError("There is no signing identity yet: the first export makes one, or `fanremix identity new`.")

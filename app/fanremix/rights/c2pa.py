@@ -207,7 +207,7 @@ class ProvenanceReport:
             entries.append((STATUS_MEANINGS[untrusted], untrusted))
         intact = " (The record itself is intact.)"
         reasons = [f"{meaning}{intact if valid and code == untrusted else ''} [{code}]" for meaning, code in entries]
-        if self.state == ValidationState.VALID and not self.anchors:
+        if valid and not self.anchors:
             reasons.append("No trust anchors are configured on this machine.")
         return reasons
 

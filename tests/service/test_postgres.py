@@ -69,7 +69,7 @@ def test_a_nul_character_is_refused_with_a_json_error_not_a_server_error(service
 
 
 def test_a_review_note_with_a_nul_is_refused(service, published, tmp_path) -> None:
-    from .test_rights_service import export, fan_client, fan_identity
+    from .conftest import export, fan_client, fan_identity
 
     remixer = fan_client(service)
     recipe = published.recipe()

@@ -2,9 +2,12 @@
 
 import base64
 import concurrent.futures
+import contextlib
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -499,16 +502,26 @@ def test_the_schema_is_migrated_at_start_and_matches_the_models(service) -> None
     engine.dispose()
 
 
-def test_the_migration_to_pack_policies_keeps_each_packs_policy_in_force(tmp_path) -> None:
+@contextlib.contextmanager
+def database_at(tmp_path, revision: str) -> Iterator[tuple[Any, Callable[[], None]]]:
+    """An SQLite database migrated to `revision`: its connection, and a function that migrates it to the head."""
     from alembic import command
 
     from fanremix.service.database import alembic_config, make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
     config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0002")
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+            yield connection, lambda: command.upgrade(config, "head")
+    finally:
+        engine.dispose()
+
+
+def test_the_migration_to_pack_policies_keeps_each_packs_policy_in_force(tmp_path) -> None:
+    with database_at(tmp_path, "0002") as (connection, upgrade_to_head):
         connection.exec_driver_sql(
             "INSERT INTO accounts (id, name, role, password_hash, created_at) "
             "VALUES ('acc_1', 'label', 'publisher', 'x', '2026-01-01 00:00:00')"
@@ -518,22 +531,13 @@ def test_the_migration_to_pack_policies_keeps_each_packs_policy_in_force(tmp_pat
             "created_at, updated_at) VALUES ('night-drive', 'acc_1', 'k', '{}', 'ph', '{\"uid\": \"p\"}', 'h1', 0, "
             "'2026-01-01 00:00:00', '2026-02-01 00:00:00')"
         )
-        command.upgrade(config, "head")
+        upgrade_to_head()
         rows = connection.exec_driver_sql("SELECT pack_id, policy_hash, policy_json FROM pack_policies").all()
-    engine.dispose()
     assert [tuple(row) for row in rows] == [("night-drive", "h1", '{"uid": "p"}')]
 
 
 def test_the_migration_to_sidecar_names_finds_the_sidecars_kept_before_it(tmp_path) -> None:
-    from alembic import command
-
-    from fanremix.service.database import alembic_config, make_engine
-
-    engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
-    config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0003")
+    with database_at(tmp_path, "0003") as (connection, upgrade_to_head):
         connection.exec_driver_sql(
             "INSERT INTO accounts (id, name, role, password_hash, created_at) "
             "VALUES ('acc_1', 'fan', 'fan', 'x', '2026-01-01 00:00:00')"
@@ -545,9 +549,8 @@ def test_the_migration_to_sidecar_names_finds_the_sidecars_kept_before_it(tmp_pa
                 f"'{sub_id}', 'x', 1, 'audio/ogg', {stored}, 'accepted', '[]', '2026-01-01 00:00:00', "
                 "'2026-01-01 00:00:00')"
             )
-        command.upgrade(config, "head")
+        upgrade_to_head()
         rows = dict(connection.exec_driver_sql("SELECT id, sidecar_name FROM submissions").all())
-    engine.dispose()
     assert rows == {"sub_ogg": "ab/abcd.c2pa", "sub_wav": None, "sub_gone": None}
 
 

@@ -1242,8 +1242,7 @@ class MainWindow(QMainWindow):
         """The system switched between light and dark: redraw every themed icon (actions, buttons, tabs, effect
         cards) in the new theme's colours."""
         if event.type() == QEvent.Type.PaletteChange and hasattr(self, "actions_by_name"):
-            icons.refresh_themed_icons(self)
-            self.transport.set_playing(self._playing, self.actions_by_name["play"])
+            icons.refresh_themed_icons(self)  # the play/pause action too: set_playing names its icon
         super().changeEvent(event)
 
     # -- closing ----------------------------------------------------------------------------------------------

@@ -115,7 +115,6 @@ class StemStrip(QFrame):
         stripe.setStyleSheet(f"background: {colour}; border-radius: 2px; border: none;")
         layout.addWidget(stripe)
 
-        self.full_name = stem.name
         self.name_label = NameLabel(stem.name)
         self.name_label.setToolTip(f"{stem.name} ({stem.role})")
         layout.addWidget(self.name_label)
@@ -186,6 +185,10 @@ class StemStrip(QFrame):
         session.stem_changed.connect(self._on_stem_changed)
         session.chain_changed.connect(self._on_chain_changed)
         session.recipe_changed.connect(lambda _recipe: self._refresh_audible())
+
+    @property
+    def full_name(self) -> str:
+        return self.name_label.full_text
 
     def _toggle(self, setter, checked: bool) -> None:
         setter(self.stem_id, checked)
